@@ -1,0 +1,45 @@
+# ovn-docker: `make demo` shows it working, `make test` runs every test.
+GO      ?= go
+BIN     := bin/ovn-docker
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+UNIT    := $(shell $(GO) list ./... | grep -v /test/)
+
+.PHONY: build env env-down demo demo-stop test check unit e2e bench generate clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ovn-docker
+
+env:
+	test/env/up.sh
+
+env-down:
+	test/env/down.sh
+
+demo: build
+	BIN=$(BIN) test/demo.sh
+
+demo-stop:
+	test/env/plugin.sh stop
+
+# Every test: static checks, unit and OVSDB/netlink integration tests (with
+# the race detector), then end to end against real Docker, OVS and OVN.
+test: build env demo-stop check unit e2e
+
+check:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 $(UNIT)
+
+e2e:
+	$(GO) test -count=1 -timeout 15m -v ./test/e2e/
+
+bench: build env demo-stop
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./test/bench/
+
+generate:
+	$(GO) generate ./ovs/...
+
+clean:
+	rm -rf bin

@@ -1,0 +1,88 @@
+// Package driver implements Docker's remote NetworkDriver semantics on OVN:
+// a network is a logical switch, an endpoint a logical port, a join a veth
+// whose host end sits on the integration bridge bound to that port.
+//
+// Contract: every call validates its request into a typed value before it
+// acts; creating what exists and deleting what is gone both succeed, so
+// Docker may retry any call; a failing call undoes what it made; errors read
+// as one sentence for the docker CLI user (ErrInvalid marks refused input).
+// The driver keeps no state of its own: OVN and the local OVS database are
+// the truth, so a restarted daemon carries on where the last one stopped.
+package driver
+
+import (
+	"context"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/network"
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// NB is what the driver needs of the OVN Northbound database.
+type NB interface {
+	EnsureSwitch(ctx context.Context, s ovs.Switch) (bool, error)
+	Switch(ctx context.Context, networkID string) (*ovs.Switch, error)
+	DeleteSwitch(ctx context.Context, networkID string) (bool, error)
+	EnsurePort(ctx context.Context, p ovs.Port) (bool, error)
+	Port(ctx context.Context, name string) (*ovs.Port, error)
+	DeletePort(ctx context.Context, name string) (bool, error)
+}
+
+// OVS is what the driver needs of this host's Open_vSwitch database.
+type OVS interface {
+	SystemID(ctx context.Context) (string, error)
+	EncapIP(ctx context.Context) (string, error)
+	Bridge(ctx context.Context, name string) (*ovs.Bridge, error)
+	EnsureInterface(ctx context.Context, bridge string, i ovs.Iface) (bool, error)
+	Interface(ctx context.Context, name string) (*ovs.Iface, error)
+	DeleteInterface(ctx context.Context, name string) (bool, error)
+	WaitInstalled(ctx context.Context, name string, timeout time.Duration) error
+}
+
+// Links is what the driver needs of the host's network devices.
+type Links interface {
+	EnsureVeth(v hostnet.Veth) error
+	DeleteLink(name string) error
+	UnderlayMTU(encapIP string) (int, error)
+}
+
+// Config holds the driver's settings.
+type Config struct {
+	Bridge string // integration bridge, normally br-int
+	// ReadyTimeout bounds Join's wait for ovn-controller to install the
+	// port's flows; on expiry Join still succeeds and logs a warning.
+	ReadyTimeout time.Duration
+	Log          logrus.FieldLogger
+}
+
+// Driver serves Docker's NetworkDriver calls.
+type Driver struct {
+	nb    NB
+	ovs   OVS
+	links Links
+	cfg   Config
+	locks *keyedMutex
+}
+
+// New returns a driver using the given handles.
+func New(nb NB, o OVS, links Links, cfg Config) *Driver {
+	if cfg.Log == nil {
+		cfg.Log = logrus.StandardLogger()
+	}
+	if cfg.Bridge == "" {
+		cfg.Bridge = "br-int"
+	}
+	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex()}
+}
+
+// GetCapabilities: networks are created per engine (local scope), but the
+// switch they map to can span hosts, so connectivity is global.
+func (d *Driver) GetCapabilities() *network.CapabilitiesResponse {
+	return &network.CapabilitiesResponse{Scope: network.LocalScope, ConnectivityScope: network.GlobalScope}
+}
+
+// rollbackTimeout bounds undo work that runs after a call has failed.
+const rollbackTimeout = 10 * time.Second

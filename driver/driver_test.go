@@ -1,0 +1,340 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/network"
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// fakes keep the driver's logic testable without OVN; the ovs package and
+// the e2e suite test the real thing.
+type fakeNB struct {
+	mu       sync.Mutex
+	switches map[string]ovs.Switch
+	ports    map[string]ovs.Port
+}
+
+func (f *fakeNB) EnsureSwitch(_ context.Context, s ovs.Switch) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.switches[s.NetworkID]; ok {
+		return false, nil
+	}
+	f.switches[s.NetworkID] = s
+	return true, nil
+}
+
+func (f *fakeNB) Switch(_ context.Context, id string) (*ovs.Switch, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.switches[id]
+	if !ok {
+		return nil, ovs.ErrNotFound
+	}
+	return &s, nil
+}
+
+func (f *fakeNB) DeleteSwitch(_ context.Context, id string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.switches[id]
+	delete(f.switches, id)
+	return ok, nil
+}
+
+func (f *fakeNB) EnsurePort(_ context.Context, p ovs.Port) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.switches[p.NetworkID]; !ok {
+		return false, ovs.ErrNotFound
+	}
+	_, had := f.ports[p.Name]
+	f.ports[p.Name] = p
+	return !had, nil
+}
+
+func (f *fakeNB) Port(_ context.Context, name string) (*ovs.Port, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.ports[name]
+	if !ok {
+		return nil, ovs.ErrNotFound
+	}
+	return &p, nil
+}
+
+func (f *fakeNB) DeletePort(_ context.Context, name string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.ports[name]
+	delete(f.ports, name)
+	return ok, nil
+}
+
+type fakeOVS struct {
+	mu         sync.Mutex
+	bridge     *ovs.Bridge
+	ifaces     map[string]ovs.Iface
+	failAttach error
+	installed  error
+}
+
+func (f *fakeOVS) SystemID(context.Context) (string, error) { return "host1", nil }
+func (f *fakeOVS) EncapIP(context.Context) (string, error)  { return "172.31.0.1", nil }
+func (f *fakeOVS) Bridge(_ context.Context, name string) (*ovs.Bridge, error) {
+	if f.bridge == nil || f.bridge.Name != name {
+		return nil, ovs.ErrNotFound
+	}
+	return f.bridge, nil
+}
+
+func (f *fakeOVS) EnsureInterface(_ context.Context, _ string, i ovs.Iface) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.failAttach != nil {
+		return false, f.failAttach
+	}
+	_, had := f.ifaces[i.Name]
+	f.ifaces[i.Name] = i
+	return !had, nil
+}
+
+func (f *fakeOVS) Interface(_ context.Context, name string) (*ovs.Iface, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	i, ok := f.ifaces[name]
+	if !ok {
+		return nil, ovs.ErrNotFound
+	}
+	return &i, nil
+}
+
+func (f *fakeOVS) DeleteInterface(_ context.Context, name string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, ok := f.ifaces[name]
+	delete(f.ifaces, name)
+	return ok, nil
+}
+
+func (f *fakeOVS) WaitInstalled(context.Context, string, time.Duration) error { return f.installed }
+
+type fakeLinks struct {
+	mu    sync.Mutex
+	veths map[string]hostnet.Veth
+}
+
+func (f *fakeLinks) EnsureVeth(v hostnet.Veth) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.veths[v.HostName] = v
+	return nil
+}
+
+func (f *fakeLinks) DeleteLink(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.veths, name)
+	return nil
+}
+
+func (f *fakeLinks) UnderlayMTU(string) (int, error) { return 1500, nil }
+
+type rig struct {
+	d     *Driver
+	nb    *fakeNB
+	ovs   *fakeOVS
+	links *fakeLinks
+}
+
+func newRig() *rig {
+	r := &rig{
+		nb:    &fakeNB{switches: map[string]ovs.Switch{}, ports: map[string]ovs.Port{}},
+		ovs:   &fakeOVS{bridge: &ovs.Bridge{Name: "br-int", DatapathType: "netdev"}, ifaces: map[string]ovs.Iface{}},
+		links: &fakeLinks{veths: map[string]hostnet.Veth{}},
+	}
+	log := logrus.New()
+	log.SetLevel(logrus.ErrorLevel)
+	r.d = New(r.nb, r.ovs, r.links, Config{Bridge: "br-int", ReadyTimeout: time.Second, Log: log})
+	return r
+}
+
+const (
+	nid = "f783e94b14dbeed627d30b78715394fb2f6d9d45dabd41a276527b8a753bcf8f"
+	eid = "0ba3fc4a3da1f9f453340558f9df4e94f84ab7c24c691aa961ef7388c4b2c9bd"
+)
+
+func (r *rig) network(t *testing.T) {
+	t.Helper()
+	err := r.d.CreateNetwork(context.Background(), netReqID(nid, nil, &network.IPAMData{Pool: "10.77.0.0/24", Gateway: "10.77.0.1/24"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func netReqID(id string, generic map[string]any, v4 ...*network.IPAMData) *network.CreateNetworkRequest {
+	r := netReq(generic, v4...)
+	r.NetworkID = id
+	return r
+}
+
+func (r *rig) endpoint(t *testing.T, mac string) *network.CreateEndpointResponse {
+	t.Helper()
+	resp, err := r.d.CreateEndpoint(context.Background(), &network.CreateEndpointRequest{NetworkID: nid, EndpointID: eid,
+		Interface: &network.EndpointInterface{Address: "10.77.0.3/24", MacAddress: mac}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func TestCreateNetworkDefaultsMTUToUnderlayMinusGeneve(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	if s := r.nb.switches[nid]; s.MTU != 1442 || s.Name != "docker-f783e94b14db" {
+		t.Fatalf("switch %+v", s)
+	}
+}
+
+func TestCreateEndpointReturnsOnlyWhatDockerLeftEmpty(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	resp := r.endpoint(t, "")
+	if resp.Interface == nil || resp.Interface.MacAddress != EndpointMAC(eid).String() || resp.Interface.Address != "" {
+		t.Fatalf("reply without MAC from Docker: %+v", resp.Interface)
+	}
+	if resp := r.endpoint(t, "02:42:0a:4d:00:03"); resp.Interface != nil {
+		t.Fatalf("reply echoes Docker's MAC: %+v", resp.Interface)
+	}
+	if p := r.nb.ports[eid]; p.MAC != "02:42:0a:4d:00:03" || p.Chassis != "host1" || p.Switch != "docker-f783e94b14db" {
+		t.Fatalf("port %+v", p)
+	}
+}
+
+func TestCreateEndpointRefusesAddressOutsideNetwork(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	_, err := r.d.CreateEndpoint(context.Background(), &network.CreateEndpointRequest{NetworkID: nid, EndpointID: eid,
+		Interface: &network.EndpointInterface{Address: "10.99.0.3/24"}})
+	if !errors.Is(err, ErrInvalid) || len(r.nb.ports) != 0 {
+		t.Fatalf("got %v, ports %v", err, r.nb.ports)
+	}
+}
+
+func TestCreateEndpointOnUnknownNetwork(t *testing.T) {
+	r := newRig()
+	_, err := r.d.CreateEndpoint(context.Background(), &network.CreateEndpointRequest{NetworkID: nid, EndpointID: eid})
+	if err == nil || !strings.Contains(err.Error(), "not known to the openvswitch driver") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestJoinPlugsAndLeaveUnplugs(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	r.endpoint(t, "02:42:0a:4d:00:03")
+	r.ovs.installed = errors.New("slow controller") // must not fail the join
+	resp, err := r.d.Join(context.Background(), &network.JoinRequest{NetworkID: nid, EndpointID: eid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.InterfaceName.SrcName != PeerIfName(eid) || resp.InterfaceName.DstPrefix != "eth" || resp.Gateway != "" {
+		t.Fatalf("join reply %+v", resp)
+	}
+	v := r.links.veths[HostIfName(eid)]
+	if v.MTU != 1442 || !v.TxChecksumOff || v.PeerMAC.String() != "02:42:0a:4d:00:03" || v.PeerName != PeerIfName(eid) {
+		t.Fatalf("veth %+v", v)
+	}
+	if i := r.ovs.ifaces[HostIfName(eid)]; i.LogicalPort != eid || i.MAC != "02:42:0a:4d:00:03" {
+		t.Fatalf("ovs interface %+v", i)
+	}
+	for n := 0; n < 2; n++ {
+		if err := r.d.Leave(context.Background(), &network.LeaveRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(r.links.veths) != 0 || len(r.ovs.ifaces) != 0 {
+		t.Fatalf("left behind: %v %v", r.links.veths, r.ovs.ifaces)
+	}
+}
+
+func TestJoinKernelDatapathKeepsOffload(t *testing.T) {
+	r := newRig()
+	r.ovs.bridge.DatapathType = "system"
+	r.network(t)
+	r.endpoint(t, "")
+	if _, err := r.d.Join(context.Background(), &network.JoinRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+		t.Fatal(err)
+	}
+	if r.links.veths[HostIfName(eid)].TxChecksumOff {
+		t.Fatal("offload turned off on the kernel datapath")
+	}
+}
+
+func TestJoinRollsBackOnFailure(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	r.endpoint(t, "")
+	r.ovs.failAttach = errors.New("boom")
+	_, err := r.d.Join(context.Background(), &network.JoinRequest{NetworkID: nid, EndpointID: eid})
+	if err == nil || !strings.Contains(err.Error(), "boom") {
+		t.Fatalf("got %v", err)
+	}
+	if len(r.links.veths) != 0 {
+		t.Fatalf("veth left after failed join: %v", r.links.veths)
+	}
+}
+
+func TestJoinWithoutBridge(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	r.endpoint(t, "")
+	r.ovs.bridge = nil
+	_, err := r.d.Join(context.Background(), &network.JoinRequest{NetworkID: nid, EndpointID: eid})
+	if err == nil || !strings.Contains(err.Error(), "integration bridge br-int does not exist") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestUnknownIDsAreHarmless(t *testing.T) {
+	r := newRig()
+	ctx := context.Background()
+	if err := r.d.Leave(ctx, &network.LeaveRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.DeleteEndpoint(ctx, &network.DeleteEndpointRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.DeleteNetwork(ctx, &network.DeleteNetworkRequest{NetworkID: nid}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.d.Join(ctx, &network.JoinRequest{NetworkID: nid, EndpointID: eid}); err == nil || !strings.Contains(err.Error(), "not known") {
+		t.Fatalf("join of unknown endpoint: %v", err)
+	}
+}
+
+func TestDeleteEndpointAlsoUnplugs(t *testing.T) {
+	r := newRig()
+	r.network(t)
+	r.endpoint(t, "")
+	ctx := context.Background()
+	if _, err := r.d.Join(ctx, &network.JoinRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+		t.Fatal(err)
+	}
+	// Leave never came: DeleteEndpoint cleans the host side too.
+	if err := r.d.DeleteEndpoint(ctx, &network.DeleteEndpointRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.links.veths)+len(r.ovs.ifaces)+len(r.nb.ports) != 0 {
+		t.Fatalf("left behind: %v %v %v", r.links.veths, r.ovs.ifaces, r.nb.ports)
+	}
+}

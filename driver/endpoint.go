@@ -1,0 +1,107 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// CreateEndpoint makes the endpoint's logical port on its network's switch,
+// bound to this chassis. When Docker sent no MAC, the reply carries the one
+// chosen; fields Docker set are never echoed back changed.
+func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error) {
+	cfg, err := ParseEndpoint(req)
+	if err != nil {
+		return nil, err
+	}
+	defer d.locks.lock("ep/" + cfg.EndpointID)()
+	sw, err := d.nb.Switch(ctx, cfg.NetworkID)
+	if err != nil {
+		return nil, networkNotFound(cfg.NetworkID, err)
+	}
+	if err := checkInSubnets(cfg, sw.Subnets); err != nil {
+		return nil, err
+	}
+	chassis, err := d.ovs.SystemID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("find this host's OVN chassis name: %w", err)
+	}
+	_, err = d.nb.EnsurePort(ctx, ovs.Port{
+		Name: PortName(cfg.EndpointID), Switch: sw.Name, NetworkID: cfg.NetworkID,
+		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("create logical port for endpoint %s: %w", shortID(cfg.EndpointID), networkNotFound(cfg.NetworkID, err))
+	}
+	resp := &network.CreateEndpointResponse{}
+	if !cfg.MACGiven {
+		resp.Interface = &network.EndpointInterface{MacAddress: cfg.MAC.String()}
+	}
+	return resp, nil
+}
+
+// checkInSubnets refuses addresses outside the network: OVN port security
+// would silently drop all their traffic.
+func checkInSubnets(cfg EndpointConfig, subnets []string) error {
+	for _, addr := range []netip.Prefix{cfg.IPv4, cfg.IPv6} {
+		if !addr.IsValid() {
+			continue
+		}
+		if !inAny(addr.Addr(), subnets) {
+			return invalid("address %s is outside the subnets of network %s (%v)", addr.Addr(), shortID(cfg.NetworkID), subnets)
+		}
+	}
+	return nil
+}
+
+func inAny(a netip.Addr, subnets []string) bool {
+	for _, s := range subnets {
+		if p, err := netip.ParsePrefix(s); err == nil && p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// DeleteEndpoint removes the logical port, and the host side too in case
+// Leave never came (Docker only logs a failed Leave and moves on).
+func (d *Driver) DeleteEndpoint(ctx context.Context, req *network.DeleteEndpointRequest) error {
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
+		return err
+	}
+	defer d.locks.lock("ep/" + req.EndpointID)()
+	if err := d.detach(ctx, req.EndpointID); err != nil {
+		return err
+	}
+	if _, err := d.nb.DeletePort(ctx, PortName(req.EndpointID)); err != nil {
+		return fmt.Errorf("delete logical port of endpoint %s: %w", shortID(req.EndpointID), err)
+	}
+	return nil
+}
+
+// EndpointOperInfo reports where the endpoint lives in OVN and OVS.
+func (d *Driver) EndpointOperInfo(ctx context.Context, req *network.InfoRequest) (*network.InfoResponse, error) {
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
+		return nil, err
+	}
+	p, err := d.nb.Port(ctx, PortName(req.EndpointID))
+	if err != nil {
+		if errors.Is(err, ovs.ErrNotFound) {
+			return nil, fmt.Errorf("endpoint %s is not known to the openvswitch driver", shortID(req.EndpointID))
+		}
+		return nil, err
+	}
+	v := map[string]string{
+		"logical_switch": SwitchName(p.NetworkID), "logical_port": p.Name, "mac": p.MAC,
+		"chassis": p.Chassis, "up": fmt.Sprint(p.Up), "ovs_interface": HostIfName(req.EndpointID),
+	}
+	if i, err := d.ovs.Interface(ctx, HostIfName(req.EndpointID)); err == nil {
+		v["ovn_installed"] = fmt.Sprint(i.Installed)
+	}
+	return &network.InfoResponse{Value: v}, nil
+}

@@ -1,0 +1,127 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+
+	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// containerIfPrefix is what Docker names the interface inside the container.
+const containerIfPrefix = "eth"
+
+// Join plugs the endpoint in: a veth pair, its host end on the integration
+// bridge bound to the logical port, then a bounded wait for ovn-controller
+// to install the port's flows so the container's first packet is delivered.
+// No Gateway is returned: Docker then attaches docker_gwbridge for outside
+// access (OVN gateways come later).
+func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *network.JoinResponse, err error) {
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
+		return nil, err
+	}
+	defer d.locks.lock("ep/" + req.EndpointID)()
+	port, err := d.nb.Port(ctx, PortName(req.EndpointID))
+	if errors.Is(err, ovs.ErrNotFound) {
+		return nil, fmt.Errorf("endpoint %s is not known to the openvswitch driver: OVN has no logical port for it", shortID(req.EndpointID))
+	}
+	if err != nil {
+		return nil, err
+	}
+	sw, err := d.nb.Switch(ctx, port.NetworkID)
+	if err != nil {
+		return nil, networkNotFound(port.NetworkID, err)
+	}
+	br, err := d.ovs.Bridge(ctx, d.cfg.Bridge)
+	if errors.Is(err, ovs.ErrNotFound) {
+		return nil, fmt.Errorf("integration bridge %s does not exist in the local Open vSwitch database; is ovn-controller set up on this host?", d.cfg.Bridge)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			d.undoJoin(req.EndpointID, err)
+		}
+	}()
+	if err := d.plug(ctx, port, sw.MTU, br); err != nil {
+		return nil, err
+	}
+	d.waitInstalled(ctx, req.EndpointID)
+	return &network.JoinResponse{
+		InterfaceName: network.InterfaceName{SrcName: PeerIfName(req.EndpointID), DstPrefix: containerIfPrefix},
+	}, nil
+}
+
+func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Bridge) error {
+	mac, err := net.ParseMAC(port.MAC)
+	if err != nil {
+		return fmt.Errorf("logical port %s has an unusable MAC %q", port.Name, port.MAC)
+	}
+	host := HostIfName(port.EndpointID)
+	err = d.links.EnsureVeth(hostnet.Veth{
+		HostName: host, PeerName: PeerIfName(port.EndpointID), MTU: mtu, PeerMAC: mac,
+		// The userspace datapath does not complete partial checksums.
+		TxChecksumOff: br.Userspace(),
+	})
+	if err != nil {
+		return fmt.Errorf("create veth pair for endpoint %s: %w", shortID(port.EndpointID), err)
+	}
+	_, err = d.ovs.EnsureInterface(ctx, br.Name, ovs.Iface{
+		Name: host, LogicalPort: port.Name, MAC: port.MAC, EndpointID: port.EndpointID,
+	})
+	if err != nil {
+		return fmt.Errorf("attach %s to bridge %s: %w", host, br.Name, err)
+	}
+	return nil
+}
+
+// waitInstalled does not fail the join on expiry: the port works as soon as
+// ovn-controller catches up, and failing would make a slow controller break
+// every docker run.
+func (d *Driver) waitInstalled(ctx context.Context, endpointID string) {
+	if d.cfg.ReadyTimeout <= 0 {
+		return
+	}
+	err := d.ovs.WaitInstalled(ctx, HostIfName(endpointID), d.cfg.ReadyTimeout)
+	if err != nil {
+		d.cfg.Log.WithError(err).WithField("endpoint", endpointID).
+			Warn("ovn-controller has not installed the port yet; the container's first packets may be lost")
+	}
+}
+
+// undoJoin removes what a failed Join made. It runs on a fresh context: the
+// call's own may be what expired.
+func (d *Driver) undoJoin(endpointID string, cause error) {
+	ctx, cancel := context.WithTimeout(context.Background(), rollbackTimeout)
+	defer cancel()
+	if err := d.detach(ctx, endpointID); err != nil {
+		d.cfg.Log.WithError(err).WithFields(map[string]any{"endpoint": endpointID, "cause": cause}).
+			Error("rolling back a failed join left something behind")
+	}
+}
+
+// Leave unplugs the endpoint; an endpoint already unplugged is success.
+func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
+		return err
+	}
+	defer d.locks.lock("ep/" + req.EndpointID)()
+	return d.detach(ctx, req.EndpointID)
+}
+
+// detach deletes the OVS port and the veth pair, each only if present.
+func (d *Driver) detach(ctx context.Context, endpointID string) error {
+	host := HostIfName(endpointID)
+	if _, err := d.ovs.DeleteInterface(ctx, host); err != nil {
+		return fmt.Errorf("remove %s from the integration bridge: %w", host, err)
+	}
+	if err := d.links.DeleteLink(host); err != nil {
+		return fmt.Errorf("delete veth %s: %w", host, err)
+	}
+	return nil
+}

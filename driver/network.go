@@ -1,0 +1,73 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// CreateNetwork makes the network's logical switch, once.
+func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRequest) error {
+	cfg, err := ParseNetwork(req)
+	if err != nil {
+		return err
+	}
+	defer d.locks.lock("net/" + cfg.ID)()
+	if cfg.MTU == 0 {
+		cfg.MTU = d.defaultMTU(ctx)
+	}
+	created, err := d.nb.EnsureSwitch(ctx, ovs.Switch{
+		Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
+		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal,
+	})
+	if err != nil {
+		return fmt.Errorf("create logical switch %s: %w", SwitchName(cfg.ID), err)
+	}
+	d.cfg.Log.WithFields(map[string]any{"network": cfg.ID, "switch": SwitchName(cfg.ID),
+		"subnets": cfg.Subnets(), "mtu": cfg.MTU, "created": created}).Info("network ready")
+	return nil
+}
+
+// defaultMTU leaves room for the Geneve header on the underlay that carries
+// the tunnels, so packets between hosts are never fragmented or dropped.
+func (d *Driver) defaultMTU(ctx context.Context) int {
+	encapIP, err := d.ovs.EncapIP(ctx)
+	if err != nil {
+		d.cfg.Log.WithError(err).Warn("cannot read ovn-encap-ip; sizing the MTU from the default route")
+	}
+	mtu, err := d.links.UnderlayMTU(encapIP)
+	if err != nil {
+		d.cfg.Log.WithError(err).Warn("cannot read the underlay MTU; assuming 1500")
+		mtu = 1500
+	}
+	return mtu - hostnet.GeneveOverhead(encapIP)
+}
+
+// DeleteNetwork removes the network's switch; a network already gone is
+// success, since Docker only logs a failure here and moves on.
+func (d *Driver) DeleteNetwork(ctx context.Context, req *network.DeleteNetworkRequest) error {
+	if err := checkID("network", req.NetworkID); err != nil {
+		return err
+	}
+	defer d.locks.lock("net/" + req.NetworkID)()
+	deleted, err := d.nb.DeleteSwitch(ctx, req.NetworkID)
+	if err != nil {
+		return fmt.Errorf("delete logical switch %s: %w", SwitchName(req.NetworkID), err)
+	}
+	d.cfg.Log.WithFields(map[string]any{"network": req.NetworkID, "deleted": deleted}).Info("network removed")
+	return nil
+}
+
+// networkNotFound turns a missing switch into the sentence users see.
+func networkNotFound(networkID string, err error) error {
+	if errors.Is(err, ovs.ErrNotFound) {
+		return fmt.Errorf("network %s is not known to the openvswitch driver: OVN has no logical switch %s for it",
+			shortID(networkID), SwitchName(networkID))
+	}
+	return err
+}

@@ -1,0 +1,305 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/docker/go-plugins-helpers/network"
+)
+
+// ErrInvalid marks a request the driver refuses as given.
+var ErrInvalid = errors.New("invalid request")
+
+// invalidError carries a sentence written for the docker CLI user and
+// matches ErrInvalid.
+type invalidError struct{ msg string }
+
+func (e *invalidError) Error() string        { return e.msg }
+func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
+
+func invalid(format string, args ...any) error {
+	return &invalidError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Option keys Docker uses in CreateNetwork.Options.
+const (
+	optGeneric    = "com.docker.network.generic"
+	optInternal   = "com.docker.network.internal"
+	optEnableIPv6 = "com.docker.network.enable_ipv6"
+	optEnableIPv4 = "com.docker.network.enable_ipv4" // Docker 28+
+)
+
+// Driver options a user may give with `docker network create -o`.
+const (
+	OptMTU      = "com.docker.network.driver.mtu"
+	OptMTUShort = "mtu"
+)
+
+var knownOptions = []string{OptMTU, OptMTUShort}
+
+// MTU bounds: below 1280 IPv6 cannot run; 68 is IPv4's floor.
+const (
+	minMTU     = 68
+	minMTUIPv6 = 1280
+	maxMTU     = 65535
+)
+
+// Pool is one subnet of a network as Docker's IPAM gave it.
+type Pool struct {
+	Subnet  netip.Prefix
+	Gateway netip.Prefix // zero when Docker sent none
+}
+
+// NetworkConfig is a validated CreateNetwork request.
+type NetworkConfig struct {
+	ID       string
+	IPv4     []Pool
+	IPv6     []Pool
+	MTU      int // 0: the driver picks from the underlay
+	Internal bool
+}
+
+// Subnets lists every subnet, IPv4 first, as CIDR strings.
+func (c NetworkConfig) Subnets() []string {
+	var out []string
+	for _, p := range append(append([]Pool{}, c.IPv4...), c.IPv6...) {
+		out = append(out, p.Subnet.String())
+	}
+	return out
+}
+
+// Gateways lists the gateways Docker's IPAM reserved, as CIDR strings.
+func (c NetworkConfig) Gateways() []string {
+	var out []string
+	for _, p := range append(append([]Pool{}, c.IPv4...), c.IPv6...) {
+		if p.Gateway.IsValid() {
+			out = append(out, p.Gateway.String())
+		}
+	}
+	return out
+}
+
+var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
+
+func checkID(kind, id string) error {
+	if !idPattern.MatchString(id) {
+		return invalid("%s ID %q is not a valid Docker ID", kind, id)
+	}
+	return nil
+}
+
+// ParseNetwork validates a CreateNetwork request without touching anything.
+func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
+	if req == nil {
+		return NetworkConfig{}, invalid("empty request")
+	}
+	cfg := NetworkConfig{ID: req.NetworkID}
+	if err := checkID("network", req.NetworkID); err != nil {
+		return cfg, err
+	}
+	var err error
+	if cfg.IPv4, err = parsePools(req.IPv4Data, false); err != nil {
+		return cfg, err
+	}
+	if cfg.IPv6, err = parsePools(req.IPv6Data, true); err != nil {
+		return cfg, err
+	}
+	if len(cfg.IPv4)+len(cfg.IPv6) == 0 {
+		return cfg, invalid("the network has no subnet: give one with --subnet")
+	}
+	if cfg.Internal, err = boolOption(req.Options, optInternal); err != nil {
+		return cfg, err
+	}
+	generic, err := genericOptions(req.Options)
+	if err != nil {
+		return cfg, err
+	}
+	if cfg.MTU, err = parseMTU(generic, len(cfg.IPv6) > 0); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+func parsePools(data []*network.IPAMData, v6 bool) ([]Pool, error) {
+	family := "IPv4"
+	if v6 {
+		family = "IPv6"
+	}
+	var pools []Pool
+	for _, d := range data {
+		if d == nil || d.Pool == "" {
+			return nil, invalid("an %s pool has no subnet: give one with --subnet", family)
+		}
+		subnet, err := netip.ParsePrefix(d.Pool)
+		if err != nil || subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6() {
+			return nil, invalid("%q is not a valid %s subnet", d.Pool, family)
+		}
+		p := Pool{Subnet: subnet.Masked()}
+		if d.Gateway != "" {
+			if p.Gateway, err = parseGateway(d.Gateway); err != nil || !p.Subnet.Contains(p.Gateway.Addr()) {
+				return nil, invalid("gateway %q is not an address in subnet %s", d.Gateway, p.Subnet)
+			}
+		}
+		pools = append(pools, p)
+	}
+	return pools, nil
+}
+
+// parseGateway accepts "10.0.0.1/24" as Docker sends it, and a bare address.
+func parseGateway(s string) (netip.Prefix, error) {
+	if p, err := netip.ParsePrefix(s); err == nil {
+		return p, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, err
+	}
+	return netip.PrefixFrom(a, a.BitLen()), nil
+}
+
+func boolOption(opts map[string]any, key string) (bool, error) {
+	v, ok := opts[key]
+	if !ok || v == nil {
+		return false, nil
+	}
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case string:
+		if r, err := strconv.ParseBool(b); err == nil {
+			return r, nil
+		}
+	}
+	return false, invalid("option %s must be true or false, not %v", key, v)
+}
+
+// genericOptions returns the user's -o options, refusing unknown ones: a
+// typo must not silently give a network other than the one asked for.
+func genericOptions(opts map[string]any) (map[string]string, error) {
+	raw, ok := opts[optGeneric]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	m, ok := raw.(map[string]any)
+	if !ok {
+		return nil, invalid("driver options must be a map of strings")
+	}
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		if !isKnownOption(k) {
+			return nil, invalid("unknown option %q for the openvswitch driver (supported: %s)",
+				k, strings.Join(knownOptions, ", "))
+		}
+		out[k] = fmt.Sprint(v)
+	}
+	return out, nil
+}
+
+func isKnownOption(k string) bool { return slices.Contains(knownOptions, k) }
+
+func parseMTU(generic map[string]string, ipv6 bool) (int, error) {
+	long, hasLong := generic[OptMTU]
+	short, hasShort := generic[OptMTUShort]
+	if hasLong && hasShort && long != short {
+		return 0, invalid("options %s=%s and %s=%s disagree", OptMTU, long, OptMTUShort, short)
+	}
+	s := long
+	if !hasLong {
+		s = short
+	}
+	if !hasLong && !hasShort {
+		return 0, nil
+	}
+	low := minMTU
+	if ipv6 {
+		low = minMTUIPv6
+	}
+	mtu, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || mtu < low || mtu > maxMTU {
+		return 0, invalid("invalid MTU %q: it must be a whole number from %d to %d", s, low, maxMTU)
+	}
+	return mtu, nil
+}
+
+// EndpointConfig is a validated CreateEndpoint request.
+type EndpointConfig struct {
+	NetworkID  string
+	EndpointID string
+	IPv4       netip.Prefix // zero if none
+	IPv6       netip.Prefix // zero if none
+	MAC        net.HardwareAddr
+	MACGiven   bool // false: the driver chose MAC and must return it
+}
+
+// IPs lists the endpoint's addresses without prefix length.
+func (c EndpointConfig) IPs() []string {
+	var out []string
+	for _, p := range []netip.Prefix{c.IPv4, c.IPv6} {
+		if p.IsValid() {
+			out = append(out, p.Addr().String())
+		}
+	}
+	return out
+}
+
+// ParseEndpoint validates a CreateEndpoint request. Docker's options for
+// the endpoint (exposed ports, port maps, interface name) need no action
+// from this driver and are accepted as they come.
+func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
+	if req == nil {
+		return EndpointConfig{}, invalid("empty request")
+	}
+	cfg := EndpointConfig{NetworkID: req.NetworkID, EndpointID: req.EndpointID}
+	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
+		return cfg, err
+	}
+	iface := req.Interface
+	if iface == nil {
+		iface = &network.EndpointInterface{}
+	}
+	var err error
+	if cfg.IPv4, err = parseAddr(iface.Address, false); err != nil {
+		return cfg, err
+	}
+	if cfg.IPv6, err = parseAddr(iface.AddressIPv6, true); err != nil {
+		return cfg, err
+	}
+	if iface.MacAddress == "" {
+		cfg.MAC = EndpointMAC(req.EndpointID)
+		return cfg, nil
+	}
+	mac, err := net.ParseMAC(iface.MacAddress)
+	if err != nil || len(mac) != 6 || mac[0]&1 == 1 {
+		return cfg, invalid("%q is not a valid unicast Ethernet MAC address", iface.MacAddress)
+	}
+	cfg.MAC, cfg.MACGiven = mac, true
+	return cfg, nil
+}
+
+func checkIDs(networkID, endpointID string) error {
+	if err := checkID("network", networkID); err != nil {
+		return err
+	}
+	return checkID("endpoint", endpointID)
+}
+
+func parseAddr(s string, v6 bool) (netip.Prefix, error) {
+	if s == "" {
+		return netip.Prefix{}, nil
+	}
+	p, err := netip.ParsePrefix(s)
+	if err != nil || p.Addr().Is6() != v6 || p.Addr().Is4In6() {
+		family := "IPv4"
+		if v6 {
+			family = "IPv6"
+		}
+		return netip.Prefix{}, invalid("%q is not a valid %s address with prefix length", s, family)
+	}
+	return p, nil
+}

@@ -1,0 +1,168 @@
+package driver
+
+import (
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/docker/go-plugins-helpers/network"
+)
+
+// fixture decodes a request body recorded from Docker 20.10.
+func fixture[T any](t *testing.T, name string) *T {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "docker-20.10", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := new(T)
+	if err := json.Unmarshal(b, v); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return v
+}
+
+func TestParseNetworkFixtures(t *testing.T) {
+	internal, err := ParseNetwork(fixture[network.CreateNetworkRequest](t, "NetworkDriver.CreateNetwork.internal.json"))
+	if err != nil || !internal.Internal || internal.Subnets()[0] != "172.18.0.0/16" || internal.Gateways()[0] != "172.18.0.1/16" {
+		t.Fatalf("internal: %+v %v", internal, err)
+	}
+	dual, err := ParseNetwork(fixture[network.CreateNetworkRequest](t, "NetworkDriver.CreateNetwork.dualstack-default-ipam.json"))
+	if err != nil || strings.Join(dual.Subnets(), " ") != "172.17.0.0/16 fd00:1::/64" || dual.MTU != 0 {
+		t.Fatalf("dual stack: %+v %v", dual, err)
+	}
+	// The recorded "full" request carries -o foo=bar, which this driver refuses.
+	_, err = ParseNetwork(fixture[network.CreateNetworkRequest](t, "NetworkDriver.CreateNetwork.full.json"))
+	if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), `unknown option "foo"`) {
+		t.Fatalf("full: %v", err)
+	}
+}
+
+func netReq(generic map[string]any, v4 ...*network.IPAMData) *network.CreateNetworkRequest {
+	return &network.CreateNetworkRequest{
+		NetworkID: "24e2ae841211c99dc40729311b1af5896ea50470db2cc62fbe9079ca0d9127b9",
+		Options:   map[string]any{optGeneric: generic},
+		IPv4Data:  v4,
+	}
+}
+
+var pool = &network.IPAMData{Pool: "192.168.1.0/24", Gateway: "192.168.1.1/24"}
+
+func TestParseNetworkOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		req     *network.CreateNetworkRequest
+		mtu     int
+		wantErr string
+	}{
+		{"no options", netReq(nil, pool), 0, ""},
+		{"long mtu", netReq(map[string]any{OptMTU: "1400"}, pool), 1400, ""},
+		{"short mtu", netReq(map[string]any{"mtu": "9000"}, pool), 9000, ""},
+		{"both agree", netReq(map[string]any{"mtu": "1400", OptMTU: "1400"}, pool), 1400, ""},
+		{"both disagree", netReq(map[string]any{"mtu": "1400", OptMTU: "1300"}, pool), 0, "disagree"},
+		{"mtu not a number", netReq(map[string]any{"mtu": "big"}, pool), 0, `invalid MTU "big"`},
+		{"mtu too small", netReq(map[string]any{"mtu": "67"}, pool), 0, `invalid MTU "67"`},
+		{"mtu too large", netReq(map[string]any{"mtu": "65536"}, pool), 0, `invalid MTU "65536"`},
+		{"unknown option", netReq(map[string]any{"vlan": "5"}, pool), 0, `unknown option "vlan"`},
+		{"no subnet", netReq(nil), 0, "no subnet"},
+		{"empty pool", netReq(nil, &network.IPAMData{}), 0, "no subnet"},
+		{"bad subnet", netReq(nil, &network.IPAMData{Pool: "10.0.0.0/33"}), 0, `"10.0.0.0/33" is not a valid IPv4 subnet`},
+		{"v6 in v4 data", netReq(nil, &network.IPAMData{Pool: "fd00::/64"}), 0, "not a valid IPv4 subnet"},
+		{"gateway outside", netReq(nil, &network.IPAMData{Pool: "10.0.0.0/24", Gateway: "10.0.1.1/24"}), 0, "gateway"},
+		{"no gateway (docker 28)", netReq(nil, &network.IPAMData{Pool: "10.0.0.0/24"}), 0, ""},
+		{"bare gateway", netReq(nil, &network.IPAMData{Pool: "10.0.0.0/24", Gateway: "10.0.0.1"}), 0, ""},
+		{"bad id", &network.CreateNetworkRequest{NetworkID: "../x", IPv4Data: []*network.IPAMData{pool}}, 0, "not a valid Docker ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, err := ParseNetwork(tc.req)
+			if tc.wantErr != "" {
+				if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || cfg.MTU != tc.mtu {
+				t.Fatalf("got %+v, %v; want MTU %d", cfg, err, tc.mtu)
+			}
+		})
+	}
+}
+
+func TestParseNetworkIPv6MTUFloor(t *testing.T) {
+	req := netReq(map[string]any{"mtu": "1000"}, pool)
+	req.IPv6Data = []*network.IPAMData{{Pool: "fd00::/64"}}
+	if _, err := ParseNetwork(req); err == nil || !strings.Contains(err.Error(), "from 1280") {
+		t.Fatalf("IPv6 with MTU 1000: %v", err)
+	}
+}
+
+func TestParseNetworkInternalAndIPv4Off(t *testing.T) {
+	req := netReq(nil)
+	req.Options[optInternal] = true
+	req.Options[optEnableIPv4] = false
+	req.IPv6Data = []*network.IPAMData{{Pool: "fd00:1::/64", Gateway: "fd00:1::1/64"}}
+	cfg, err := ParseNetwork(req)
+	if err != nil || !cfg.Internal || len(cfg.IPv4) != 0 || cfg.Subnets()[0] != "fd00:1::/64" {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	req.Options[optInternal] = "maybe"
+	if _, err := ParseNetwork(req); err == nil {
+		t.Fatal("internal=maybe accepted")
+	}
+}
+
+func TestParseEndpointFixtures(t *testing.T) {
+	for _, name := range []string{"NetworkDriver.CreateEndpoint.plain.json", "NetworkDriver.CreateEndpoint.ports.json"} {
+		req := fixture[network.CreateEndpointRequest](t, name)
+		cfg, err := ParseEndpoint(req)
+		if err != nil || !cfg.MACGiven || cfg.MAC.String() != req.Interface.MacAddress || cfg.IPv4.String() != req.Interface.Address {
+			t.Fatalf("%s: %+v %v", name, cfg, err)
+		}
+	}
+}
+
+func TestParseEndpoint(t *testing.T) {
+	const id = "0ba3fc4a3da1f9f453340558f9df4e94f84ab7c24c691aa961ef7388c4b2c9bd"
+	req := func(addr, addr6, mac string) *network.CreateEndpointRequest {
+		return &network.CreateEndpointRequest{NetworkID: id, EndpointID: id,
+			Interface: &network.EndpointInterface{Address: addr, AddressIPv6: addr6, MacAddress: mac}}
+	}
+	cfg, err := ParseEndpoint(req("10.0.0.2/24", "fd00::2/64", ""))
+	if err != nil || cfg.MACGiven || cfg.MAC.String() != EndpointMAC(id).String() || strings.Join(cfg.IPs(), " ") != "10.0.0.2 fd00::2" {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	for _, bad := range []*network.CreateEndpointRequest{
+		req("10.0.0.2", "", ""), req("fd00::2/64", "", ""), req("", "10.0.0.2/24", ""),
+		req("10.0.0.2/24", "", "01:00:5e:00:00:01"), req("10.0.0.2/24", "", "zz"),
+		{NetworkID: id, EndpointID: ""},
+	} {
+		if _, err := ParseEndpoint(bad); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v accepted: %v", bad.Interface, err)
+		}
+	}
+	if cfg, err := ParseEndpoint(&network.CreateEndpointRequest{NetworkID: id, EndpointID: id}); err != nil || len(cfg.IPs()) != 0 {
+		t.Fatalf("no interface: %+v %v", cfg, err)
+	}
+}
+
+func TestNames(t *testing.T) {
+	const id = "0ba3fc4a3da1f9f453340558f9df4e94f84ab7c24c691aa961ef7388c4b2c9bd"
+	if got := SwitchName(id); got != "docker-0ba3fc4a3da1" {
+		t.Errorf("SwitchName = %q", got)
+	}
+	for _, name := range []string{HostIfName(id), PeerIfName(id)} {
+		if len(name) > 15 {
+			t.Errorf("%q is longer than IFNAMSIZ-1", name)
+		}
+	}
+	if HostIfName(id) == PeerIfName(id) || HostIfName("short") != "ovhshort" {
+		t.Errorf("names %q %q", HostIfName(id), PeerIfName(id))
+	}
+	mac := EndpointMAC(id)
+	if mac[0]&0x02 == 0 || mac[0]&0x01 != 0 || mac.String() != EndpointMAC(id).String() || mac.String() == EndpointMAC(id+"x").String() {
+		t.Errorf("EndpointMAC = %s: want locally administered, unicast, stable, distinct", mac)
+	}
+}

@@ -1,0 +1,146 @@
+package ovs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
+)
+
+// Port is a driver-owned logical switch port: one Docker endpoint.
+type Port struct {
+	UUID       string
+	Name       string
+	Switch     string // logical switch name
+	NetworkID  string
+	EndpointID string
+	MAC        string
+	IPs        []string // without prefix length
+	Chassis    string   // options:requested-chassis
+	Up         bool
+}
+
+// address is the "MAC IP..." string used for both addresses and port_security.
+func (p Port) address() string {
+	return strings.Join(append([]string{p.MAC}, p.IPs...), " ")
+}
+
+func (p Port) row() ovsdb.Row {
+	addr := strSet([]string{p.address()})
+	return ovsdb.Row{
+		"name": p.Name, "addresses": addr, "port_security": addr,
+		"options": strMap(map[string]string{"requested-chassis": p.Chassis}),
+		"external_ids": strMap(map[string]string{
+			OwnerKey: OwnerValue, NetworkIDKey: p.NetworkID, EndpointIDKey: p.EndpointID,
+		}),
+	}
+}
+
+func portFromRow(lsp *nbdb.LogicalSwitchPort) *Port {
+	p := &Port{
+		UUID: lsp.UUID, Name: lsp.Name, NetworkID: lsp.ExternalIDs[NetworkIDKey],
+		EndpointID: lsp.ExternalIDs[EndpointIDKey], Chassis: lsp.Options["requested-chassis"],
+		Up: lsp.Up != nil && *lsp.Up,
+	}
+	if len(lsp.Addresses) > 0 {
+		f := strings.Fields(lsp.Addresses[0])
+		if len(f) > 0 {
+			p.MAC, p.IPs = f[0], f[1:]
+		}
+	}
+	return p
+}
+
+// EnsurePort creates the endpoint's port on its switch, in the same
+// transaction that adds it to the switch. If the port is already there (a
+// retried CreateEndpoint), it is brought to the wanted state instead.
+func (nb *NB) EnsurePort(ctx context.Context, p Port) (created bool, err error) {
+	ops := []ovsdb.Operation{
+		guard(nbdb.LogicalSwitchTable, true, p.Switch, ownedBy(p.NetworkID)),
+		guard(nbdb.LogicalSwitchPortTable, false, p.Name),
+		insertOp(nbdb.LogicalSwitchPortTable, "lsp", p.row()),
+		{
+			Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable,
+			Where: []ovsdb.Condition{nameIs(p.Switch), ownedBy(p.NetworkID)},
+			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("ports", ovsdb.MutateOperationInsert,
+				refSet(ovsdb.UUID{GoUUID: "lsp"}))},
+		},
+	}
+	_, err = nb.transact(ctx, ops...)
+	switch {
+	case err == nil:
+		return true, nil
+	case failedAt(err, 0):
+		return false, notFound("network " + p.NetworkID)
+	case failedAt(err, 1):
+		return false, nb.updatePort(ctx, p)
+	default:
+		return false, fmt.Errorf("create logical port %s: %w", p.Name, err)
+	}
+}
+
+// updatePort rewrites an existing port of the same endpoint to the spec.
+func (nb *NB) updatePort(ctx context.Context, p Port) error {
+	have, err := nb.portRow(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	if !isOwned(have.ExternalIDs) || have.ExternalIDs[NetworkIDKey] != p.NetworkID {
+		return fmt.Errorf("logical port %s %w", p.Name, ErrConflict)
+	}
+	row := p.row()
+	delete(row, "name")
+	_, err = nb.transact(ctx, ovsdb.Operation{
+		Op: ovsdb.OperationUpdate, Table: nbdb.LogicalSwitchPortTable,
+		Where: []ovsdb.Condition{uuidIs(have.UUID)}, Row: row,
+	})
+	if err != nil {
+		return fmt.Errorf("update logical port %s: %w", p.Name, err)
+	}
+	return nil
+}
+
+// Port returns the logical port named name.
+func (nb *NB) Port(ctx context.Context, name string) (*Port, error) {
+	row, err := nb.portRow(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return portFromRow(row), nil
+}
+
+func (nb *NB) portRow(ctx context.Context, name string) (*nbdb.LogicalSwitchPort, error) {
+	return getByName(ctx, nb.conn, nbdb.LogicalSwitchPortTable, name, &nbdb.LogicalSwitchPort{Name: name})
+}
+
+// DeletePort removes a driver-owned port and its switch's reference to it.
+// An absent port is success; a port without our mark is refused.
+func (nb *NB) DeletePort(ctx context.Context, name string) (deleted bool, err error) {
+	have, err := nb.portRow(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if !isOwned(have.ExternalIDs) {
+		return false, fmt.Errorf("logical port %s %w", name, ErrConflict)
+	}
+	uuid := ovsdb.UUID{GoUUID: have.UUID}
+	res, err := nb.transact(ctx,
+		ovsdb.Operation{
+			Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable,
+			Where:     []ovsdb.Condition{ovsdb.NewCondition("ports", ovsdb.ConditionIncludes, refSet(uuid))},
+			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("ports", ovsdb.MutateOperationDelete, refSet(uuid))},
+		},
+		ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.LogicalSwitchPortTable, Where: []ovsdb.Condition{uuidIs(have.UUID)}},
+	)
+	if err != nil {
+		return false, fmt.Errorf("delete logical port %s: %w", name, err)
+	}
+	return count(res, 1) > 0, nil
+}

@@ -1,0 +1,64 @@
+package plugin
+
+import (
+	"context"
+
+	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/ovn-docker/ovn-docker/driver"
+)
+
+// NetworkDriver is the driver behind /NetworkDriver.* calls.
+type NetworkDriver interface {
+	GetCapabilities() *network.CapabilitiesResponse
+	CreateNetwork(context.Context, *network.CreateNetworkRequest) error
+	DeleteNetwork(context.Context, *network.DeleteNetworkRequest) error
+	AllocateNetwork(*network.AllocateNetworkRequest) *network.AllocateNetworkResponse
+	FreeNetwork(*network.FreeNetworkRequest)
+	CreateEndpoint(context.Context, *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error)
+	EndpointOperInfo(context.Context, *network.InfoRequest) (*network.InfoResponse, error)
+	DeleteEndpoint(context.Context, *network.DeleteEndpointRequest) error
+	Join(context.Context, *network.JoinRequest) (*network.JoinResponse, error)
+	Leave(context.Context, *network.LeaveRequest) error
+}
+
+type empty struct{}
+
+// none adapts a call that answers nothing but an error.
+func none[Req any](fn func(context.Context, *Req) error) func(context.Context, *Req) (*empty, error) {
+	return func(ctx context.Context, r *Req) (*empty, error) { return &empty{}, fn(ctx, r) }
+}
+
+// ignore answers success without acting.
+func ignore[Req any](context.Context, *Req) (*empty, error) { return &empty{}, nil }
+
+func (s *Server) networkRoutes(d NetworkDriver) {
+	handle(s, "/NetworkDriver.GetCapabilities", func(context.Context, *empty) (*network.CapabilitiesResponse, error) {
+		return d.GetCapabilities(), nil
+	})
+	handle(s, "/NetworkDriver.CreateNetwork", none(d.CreateNetwork))
+	handle(s, "/NetworkDriver.DeleteNetwork", none(d.DeleteNetwork))
+	handle(s, "/NetworkDriver.AllocateNetwork", func(_ context.Context, r *network.AllocateNetworkRequest) (*network.AllocateNetworkResponse, error) {
+		return d.AllocateNetwork(r), nil
+	})
+	handle(s, "/NetworkDriver.FreeNetwork", func(_ context.Context, r *network.FreeNetworkRequest) (*empty, error) {
+		d.FreeNetwork(r)
+		return &empty{}, nil
+	})
+	handle(s, "/NetworkDriver.CreateEndpoint", d.CreateEndpoint)
+	handle(s, "/NetworkDriver.EndpointOperInfo", d.EndpointOperInfo)
+	handle(s, "/NetworkDriver.DeleteEndpoint", none(d.DeleteEndpoint))
+	handle(s, "/NetworkDriver.Join", d.Join)
+	handle(s, "/NetworkDriver.Leave", none(d.Leave))
+	// Discovery is for swarm-scoped drivers, and published ports go through
+	// docker_gwbridge, which Docker programs itself: nothing to do yet.
+	handle(s, "/NetworkDriver.DiscoverNew", ignore[network.DiscoveryNotification])
+	handle(s, "/NetworkDriver.DiscoverDelete", ignore[network.DiscoveryNotification])
+	handle(s, "/NetworkDriver.ProgramExternalConnectivity", ignore[network.ProgramExternalConnectivityRequest])
+	handle(s, "/NetworkDriver.RevokeExternalConnectivity", ignore[network.RevokeExternalConnectivityRequest])
+	// Docker 28+ asks this only of drivers that declare GwAllocChecker; answer
+	// it anyway so an engine that asks gets Docker's usual behaviour.
+	handle(s, "/NetworkDriver.GwAllocCheck", func(context.Context, *struct{ Options map[string]any }) (*driver.GwAllocCheckResponse, error) {
+		return &driver.GwAllocCheckResponse{}, nil
+	})
+}

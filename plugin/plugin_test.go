@@ -1,0 +1,198 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/docker/go-plugins-helpers/network"
+	"github.com/sirupsen/logrus"
+)
+
+// recorder is a NetworkDriver that records what reached it.
+type recorder struct {
+	mu    sync.Mutex
+	calls []string
+	err   error
+}
+
+func (r *recorder) note(call string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, call)
+	return r.err
+}
+
+func (r *recorder) GetCapabilities() *network.CapabilitiesResponse {
+	return &network.CapabilitiesResponse{Scope: "local", ConnectivityScope: "global"}
+}
+func (r *recorder) CreateNetwork(_ context.Context, q *network.CreateNetworkRequest) error {
+	return r.note("CreateNetwork " + q.NetworkID[:12])
+}
+func (r *recorder) DeleteNetwork(_ context.Context, q *network.DeleteNetworkRequest) error {
+	return r.note("DeleteNetwork " + q.NetworkID[:12])
+}
+func (r *recorder) AllocateNetwork(*network.AllocateNetworkRequest) *network.AllocateNetworkResponse {
+	return &network.AllocateNetworkResponse{}
+}
+func (r *recorder) FreeNetwork(*network.FreeNetworkRequest) {}
+func (r *recorder) CreateEndpoint(_ context.Context, q *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error) {
+	return &network.CreateEndpointResponse{}, r.note("CreateEndpoint " + q.Interface.Address)
+}
+func (r *recorder) EndpointOperInfo(context.Context, *network.InfoRequest) (*network.InfoResponse, error) {
+	return &network.InfoResponse{Value: map[string]string{}}, nil
+}
+func (r *recorder) DeleteEndpoint(_ context.Context, q *network.DeleteEndpointRequest) error {
+	return r.note("DeleteEndpoint " + q.EndpointID[:12])
+}
+func (r *recorder) Join(_ context.Context, q *network.JoinRequest) (*network.JoinResponse, error) {
+	return &network.JoinResponse{InterfaceName: network.InterfaceName{SrcName: "x", DstPrefix: "eth"}}, r.note("Join " + q.SandboxKey)
+}
+func (r *recorder) Leave(_ context.Context, q *network.LeaveRequest) error {
+	return r.note("Leave " + q.EndpointID[:12])
+}
+
+// serve starts the plugin on a socket in a temporary directory.
+func serve(t *testing.T, d NetworkDriver) *http.Client {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "plugin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "openvswitch.sock")
+	l, err := Listen(sock, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("socket mode %v, %v; want 0660", fi.Mode().Perm(), err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	go New(d, Config{Log: log}).Serve(l)
+	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+}
+
+func post(t *testing.T, c *http.Client, path string, body []byte) (int, map[string]any) {
+	t.Helper()
+	resp, err := c.Post("http://plugin"+path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("%s: reply is not JSON: %v", path, err)
+	}
+	return resp.StatusCode, out
+}
+
+func fixtureBytes(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", "docker-20.10", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestActivateDeclaresBothRoles(t *testing.T) {
+	c := serve(t, &recorder{})
+	_, out := post(t, c, "/Plugin.Activate", nil)
+	impl, _ := json.Marshal(out["Implements"])
+	if string(impl) != `["NetworkDriver","IpamDriver"]` {
+		t.Fatalf("Implements = %s", impl)
+	}
+	_, caps := post(t, c, "/NetworkDriver.GetCapabilities", []byte("null"))
+	if caps["Scope"] != "local" || caps["ConnectivityScope"] != "global" {
+		t.Fatalf("capabilities %v", caps)
+	}
+}
+
+func TestRecordedRequestsReachTheDriver(t *testing.T) {
+	r := &recorder{}
+	c := serve(t, r)
+	for _, name := range []string{
+		"NetworkDriver.CreateNetwork.full.json", "NetworkDriver.CreateEndpoint.ports.json",
+		"NetworkDriver.Join.json", "NetworkDriver.Leave.json", "NetworkDriver.DeleteEndpoint.json",
+		"NetworkDriver.DeleteNetwork.json",
+	} {
+		path := "/" + strings.Join(strings.SplitN(name, ".", 3)[:2], ".")
+		if status, out := post(t, c, path, fixtureBytes(t, name)); status != 200 || out["Err"] != nil {
+			t.Fatalf("%s: %d %v", name, status, out)
+		}
+	}
+	want := "CreateNetwork 24e2ae841211|CreateEndpoint 10.77.0.50/24|Join /var/run/docker/netns/cd7aaa103163|Leave 0ba3fc4a3da1|DeleteEndpoint 0ba3fc4a3da1|DeleteNetwork f783e94b14db"
+	if got := strings.Join(r.calls, "|"); got != want {
+		t.Fatalf("calls\n got %s\nwant %s", got, want)
+	}
+}
+
+func TestErrorsAreOneSentenceInErr(t *testing.T) {
+	r := &recorder{err: errors.New(`invalid MTU "abc": it must be a whole number from 68 to 65535`)}
+	c := serve(t, r)
+	status, out := post(t, c, "/NetworkDriver.CreateNetwork", fixtureBytes(t, "NetworkDriver.CreateNetwork.full.json"))
+	if status != 500 || out["Err"] != r.err.Error() {
+		t.Fatalf("%d %v", status, out)
+	}
+}
+
+func TestBadRequests(t *testing.T) {
+	r := &recorder{}
+	c := serve(t, r)
+	for _, tc := range []struct {
+		path   string
+		body   []byte
+		status int
+		want   string
+	}{
+		{"/NetworkDriver.Nope", []byte("{}"), 404, "unknown call /NetworkDriver.Nope"},
+		{"/", nil, 404, "unknown call /"},
+		{"/NetworkDriver.CreateNetwork", []byte(`{"NetworkID":`), 400, "malformed request"},
+		{"/NetworkDriver.CreateNetwork", []byte(`{"NetworkID":5}`), 400, "malformed request"},
+		{"/NetworkDriver.Join", bytes.Repeat([]byte(" "), MaxBodyBytes+1), 400, "over the 1048576-byte limit"},
+		{"/IpamDriver.RequestPool", fixtureBytes(t, "IpamDriver.RequestPool.plain.json"), 500, "IPAM driver is not available yet"},
+	} {
+		status, out := post(t, c, tc.path, tc.body)
+		if status != tc.status || !strings.Contains(out["Err"].(string), tc.want) {
+			t.Errorf("%s: %d %v; want %d and %q", tc.path, status, out, tc.status, tc.want)
+		}
+	}
+	if len(r.calls) != 0 {
+		t.Fatalf("bad requests reached the driver: %v", r.calls)
+	}
+}
+
+func TestListenReplacesStaleSocketOnly(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "x.sock")
+	os.WriteFile(path, []byte("not a socket"), 0o644)
+	if _, err := Listen(path, -1); err == nil {
+		t.Fatal("a regular file was replaced")
+	}
+	os.Remove(path)
+	l1, err := Listen(path, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l1.(*net.UnixListener).SetUnlinkOnClose(false)
+	l1.Close()
+	l2, err := Listen(path, -1)
+	if err != nil {
+		t.Fatalf("stale socket not replaced: %v", err)
+	}
+	l2.Close()
+}

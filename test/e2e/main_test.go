@@ -1,0 +1,132 @@
+// Package e2e drives the real docker CLI against a real Docker engine, OVS
+// and OVN, with the plugin built from this tree. test/env/up.sh brings the
+// environment up; when anything is missing the suite fails and says what.
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+const socket = "/run/docker/plugins/openvswitch.sock"
+
+// plug is the plugin process under test.
+var plug *pluginProc
+
+func TestMain(m *testing.M) {
+	if err := checkEnvironment(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: environment not ready: %v\n(run test/env/up.sh as root; make test does)\n", err)
+		os.Exit(1)
+	}
+	dir, err := os.MkdirTemp("", "ovn-docker-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	bin := filepath.Join(dir, "ovn-docker")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ovn-docker").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: build: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	plug = &pluginProc{bin: bin, log: filepath.Join(dir, "plugin.log")}
+	if err := plug.start(); err != nil {
+		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	plug.stop()
+	if code != 0 {
+		fmt.Fprintf(os.Stderr, "e2e: plugin log kept at %s\n", plug.log)
+	} else {
+		os.RemoveAll(dir)
+	}
+	os.Exit(code)
+}
+
+func checkEnvironment() error {
+	for _, c := range [][]string{
+		{"docker", "info", "--format", "{{.ServerVersion}}"},
+		{"ovn-nbctl", "--timeout=5", "show"},
+		{"ovs-vsctl", "--timeout=5", "br-exists", "br-int"},
+		{"docker", "image", "inspect", "busybox:latest"},
+	} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			return fmt.Errorf("%s: %v: %s", strings.Join(c, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	if alive(socket) {
+		return fmt.Errorf("another process already serves %s; stop it first (make demo-stop)", socket)
+	}
+	return nil
+}
+
+// alive reports whether something answers on the plugin socket.
+func alive(path string) bool {
+	c, err := net.DialTimeout("unix", path, 200*time.Millisecond)
+	if err != nil {
+		return false
+	}
+	c.Close()
+	return true
+}
+
+type pluginProc struct {
+	bin, log string
+	cmd      *exec.Cmd
+}
+
+func (p *pluginProc) start(extra ...string) error {
+	f, err := os.OpenFile(p.log, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	args := append([]string{"serve", "--log-level", "debug", "--socket", socket}, extra...)
+	p.cmd = exec.Command(p.bin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = f, f
+	if err := p.cmd.Start(); err != nil {
+		return fmt.Errorf("start plugin: %w", err)
+	}
+	return waitActive(5 * time.Second)
+}
+
+// waitActive waits until the plugin answers /Plugin.Activate.
+func waitActive(limit time.Duration) error {
+	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+	}}, Timeout: time.Second}
+	deadline := time.Now().Add(limit)
+	for {
+		resp, err := c.Post("http://plugin/Plugin.Activate", "application/json", nil)
+		if err == nil {
+			resp.Body.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("plugin did not answer on %s within %s: %v", socket, limit, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *pluginProc) stop() {
+	if p.cmd == nil || p.cmd.Process == nil {
+		return
+	}
+	p.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Tears down what up.sh started: the demo plugin, dockerd (only if up.sh
+# started it), ovn-controller, OVN central and OVS, and their databases.
+set -uo pipefail
+STATE=/run/ovn-docker-env
+OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
+cd "$(dirname "$0")"
+
+./plugin.sh stop
+if [ -f "$STATE/dockerd.pid" ]; then
+  docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1
+  kill "$(cat "$STATE/dockerd.pid")" 2>/dev/null
+  for _ in $(seq 100); do pgrep -x dockerd >/dev/null || break; sleep 0.1; done
+  rm -f "$STATE/dockerd.pid"
+fi
+[ -f "$STATE/ovn-controller" ] && "$OVN_CTL" stop_controller >/dev/null 2>&1
+[ -f "$STATE/ovn-central" ] && "$OVN_CTL" stop_northd >/dev/null 2>&1
+if [ -f "$STATE/ovs" ]; then
+  ovs-appctl -t ovs-vswitchd exit >/dev/null 2>&1
+  ovs-appctl -t ovsdb-server exit >/dev/null 2>&1
+  rm -f /etc/openvswitch/conf.db
+fi
+[ -f "$STATE/ovn-central" ] && rm -f /var/lib/ovn/ovnnb_db.db /var/lib/ovn/ovnsb_db.db
+rm -rf "$STATE"
+echo "env: down"

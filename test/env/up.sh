@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Brings up, idempotently, everything ovn-docker needs on one Debian host:
+# OVS (userspace datapath when the kernel module is missing), OVN central
+# (NB, SB, northd), ovn-controller, a Docker engine and a busybox image.
+# Safe to run again: whatever already answers is left as it is.
+set -euo pipefail
+
+: "${OVN_DOCKER_SYSTEM_ID:=$(hostname)}"
+: "${OVN_DOCKER_ENCAP_IP:=127.0.0.1}"
+STATE=/run/ovn-docker-env          # what this script started, for down.sh
+OVS_RUN=/var/run/openvswitch
+OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
+PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 procps)
+
+log() { printf 'env: %s\n' "$*" >&2; }
+die() { printf 'env: FAILED: %s\n' "$*" >&2; exit 1; }
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  until ( "$@" ) >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || die "$what did not come up within ${secs}s"
+    sleep 0.2
+  done
+}
+
+install_packages() {
+  local missing=() p
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+# The userspace datapath stands in where the kernel has no openvswitch module.
+datapath_type() {
+  if [ -n "${OVN_DOCKER_DATAPATH:-}" ]; then echo "$OVN_DOCKER_DATAPATH"; return; fi
+  if [ -d /sys/module/openvswitch ] || modprobe -q openvswitch 2>/dev/null; then
+    echo system
+  else
+    echo netdev
+  fi
+}
+
+start_ovs() {
+  mkdir -p "$OVS_RUN" /var/log/openvswitch /etc/openvswitch "$STATE"
+  if ! ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
+    [ -f /etc/openvswitch/conf.db ] ||
+      ovsdb-tool create /etc/openvswitch/conf.db /usr/share/openvswitch/vswitch.ovsschema
+    log "starting ovsdb-server (Open_vSwitch)"
+    ovsdb-server /etc/openvswitch/conf.db --remote=punix:$OVS_RUN/db.sock \
+      --remote=db:Open_vSwitch,Open_vSwitch,manager_options \
+      --pidfile --detach --log-file -vconsole:off
+    wait_for 10 "ovsdb-server" ovs-vsctl --timeout=1 show
+    ovs-vsctl --no-wait init
+    touch "$STATE/ovs"
+  fi
+  if ! ovs-appctl -t ovs-vswitchd version >/dev/null 2>&1; then
+    log "starting ovs-vswitchd"
+    ovs-vswitchd --pidfile --detach --log-file -vconsole:off
+    wait_for 10 "ovs-vswitchd" ovs-appctl -t ovs-vswitchd version
+    touch "$STATE/ovs"
+  fi
+  local dp; dp=$(datapath_type)
+  ovs-vsctl --timeout=10 --may-exist add-br br-int -- set bridge br-int \
+    datapath_type="$dp" fail-mode=secure other-config:disable-in-band=true
+}
+
+start_ovn() {
+  if ! ovn-nbctl --timeout=2 --db=unix:/var/run/ovn/ovnnb_db.sock show >/dev/null 2>&1 ||
+     ! ovn-appctl -t ovn-northd version >/dev/null 2>&1; then
+    log "starting OVN central (NB, SB, northd)"
+    "$OVN_CTL" start_northd >/dev/null
+    wait_for 20 "OVN northbound database" ovn-nbctl --timeout=1 show
+    wait_for 20 "OVN southbound database" ovn-sbctl --timeout=1 show
+    touch "$STATE/ovn-central"
+  fi
+  local dp; dp=$(datapath_type)
+  local sid; sid=$(ovs-vsctl --timeout=5 get open . external-ids:system-id 2>/dev/null | tr -d '"' || true)
+  [ -n "$sid" ] || sid=$OVN_DOCKER_SYSTEM_ID
+  ovs-vsctl --timeout=10 set open . external-ids:system-id="$sid" \
+    external-ids:ovn-remote=unix:/var/run/ovn/ovnsb_db.sock \
+    external-ids:ovn-encap-type=geneve external-ids:ovn-encap-ip="$OVN_DOCKER_ENCAP_IP" \
+    external-ids:ovn-bridge-datapath-type="$dp"
+  if ! ovn-appctl -t ovn-controller version >/dev/null 2>&1; then
+    log "starting ovn-controller"
+    "$OVN_CTL" start_controller >/dev/null
+    wait_for 20 "ovn-controller" ovn-appctl -t ovn-controller version
+    touch "$STATE/ovn-controller"
+  fi
+  wait_for 30 "chassis $sid in the southbound database" \
+    sh -c "ovn-sbctl --timeout=2 --bare --columns=name find Chassis name=$sid | grep -q ."
+}
+
+start_docker() {
+  mkdir -p /run/docker/plugins
+  if docker info >/dev/null 2>&1; then return; fi
+  log "starting dockerd"
+  setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
+    >/var/log/dockerd.log 2>&1 < /dev/null &
+  echo $! > "$STATE/dockerd.pid"
+  wait_for 60 "dockerd (see /var/log/dockerd.log)" docker info
+}
+
+# No registry is reachable: the image is built from Debian's busybox-static.
+busybox_image() {
+  docker image inspect busybox:latest >/dev/null 2>&1 && return
+  log "building busybox:latest from busybox-static"
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  local a
+  for a in $(/bin/busybox --list); do
+    [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
+  done
+  echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
+  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+  rm -rf "$root"
+}
+
+main() {
+  [ "$(id -u)" = 0 ] || die "must run as root"
+  install_packages
+  start_ovs
+  start_ovn
+  start_docker
+  busybox_image
+  log "up: OVS ($(datapath_type) datapath), OVN NB/SB/northd, ovn-controller, dockerd, busybox:latest"
+}
+
+main "$@"
