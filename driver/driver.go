@@ -46,6 +46,8 @@ type OVS interface {
 type Links interface {
 	EnsureVeth(v hostnet.Veth) error
 	DeleteLink(name string) error
+	Retire(name string) error
+	DeleteRetired() error
 	UnderlayMTU(encapIP string) (int, error)
 }
 
@@ -60,11 +62,12 @@ type Config struct {
 
 // Driver serves Docker's NetworkDriver calls.
 type Driver struct {
-	nb    NB
-	ovs   OVS
-	links Links
-	cfg   Config
-	locks *keyedMutex
+	nb     NB
+	ovs    OVS
+	links  Links
+	cfg    Config
+	locks  *keyedMutex
+	reaper *reaper
 }
 
 // New returns a driver using the given handles.
@@ -75,8 +78,12 @@ func New(nb NB, o OVS, links Links, cfg Config) *Driver {
 	if cfg.Bridge == "" {
 		cfg.Bridge = "br-int"
 	}
-	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex()}
+	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex(),
+		reaper: newReaper(links, cfg.Log, reaperWindow)}
 }
+
+// Close finishes background work (deleting retired veths) and stops it.
+func (d *Driver) Close() { d.reaper.close() }
 
 // GetCapabilities: networks are created per engine (local scope), but the
 // switch they map to can span hosts, so connectivity is global.

@@ -129,8 +129,28 @@ func (f *fakeOVS) DeleteInterface(_ context.Context, name string) (bool, error) 
 func (f *fakeOVS) WaitInstalled(context.Context, string, time.Duration) error { return f.installed }
 
 type fakeLinks struct {
-	mu    sync.Mutex
-	veths map[string]hostnet.Veth
+	mu      sync.Mutex
+	veths   map[string]hostnet.Veth
+	retired map[string]bool
+}
+
+func (f *fakeLinks) Retire(name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.veths[name]; ok {
+		f.retired[name] = true
+	}
+	return nil
+}
+
+func (f *fakeLinks) DeleteRetired() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for name := range f.retired {
+		delete(f.veths, name)
+	}
+	f.retired = map[string]bool{}
+	return nil
 }
 
 func (f *fakeLinks) EnsureVeth(v hostnet.Veth) error {
@@ -156,15 +176,16 @@ type rig struct {
 	links *fakeLinks
 }
 
-func newRig() *rig {
+func newRig(t *testing.T) *rig {
 	r := &rig{
 		nb:    &fakeNB{switches: map[string]ovs.Switch{}, ports: map[string]ovs.Port{}},
 		ovs:   &fakeOVS{bridge: &ovs.Bridge{Name: "br-int", DatapathType: "netdev"}, ifaces: map[string]ovs.Iface{}},
-		links: &fakeLinks{veths: map[string]hostnet.Veth{}},
+		links: &fakeLinks{veths: map[string]hostnet.Veth{}, retired: map[string]bool{}},
 	}
 	log := logrus.New()
 	log.SetLevel(logrus.ErrorLevel)
 	r.d = New(r.nb, r.ovs, r.links, Config{Bridge: "br-int", ReadyTimeout: time.Second, Log: log})
+	t.Cleanup(r.d.Close)
 	return r
 }
 
@@ -198,7 +219,7 @@ func (r *rig) endpoint(t *testing.T, mac string) *network.CreateEndpointResponse
 }
 
 func TestCreateNetworkDefaultsMTUToUnderlayMinusGeneve(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	if s := r.nb.switches[nid]; s.MTU != 1442 || s.Name != "docker-f783e94b14db" {
 		t.Fatalf("switch %+v", s)
@@ -206,7 +227,7 @@ func TestCreateNetworkDefaultsMTUToUnderlayMinusGeneve(t *testing.T) {
 }
 
 func TestCreateEndpointReturnsOnlyWhatDockerLeftEmpty(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	resp := r.endpoint(t, "")
 	if resp.Interface == nil || resp.Interface.MacAddress != EndpointMAC(eid).String() || resp.Interface.Address != "" {
@@ -221,7 +242,7 @@ func TestCreateEndpointReturnsOnlyWhatDockerLeftEmpty(t *testing.T) {
 }
 
 func TestCreateEndpointRefusesAddressOutsideNetwork(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	_, err := r.d.CreateEndpoint(context.Background(), &network.CreateEndpointRequest{NetworkID: nid, EndpointID: eid,
 		Interface: &network.EndpointInterface{Address: "10.99.0.3/24"}})
@@ -231,7 +252,7 @@ func TestCreateEndpointRefusesAddressOutsideNetwork(t *testing.T) {
 }
 
 func TestCreateEndpointOnUnknownNetwork(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	_, err := r.d.CreateEndpoint(context.Background(), &network.CreateEndpointRequest{NetworkID: nid, EndpointID: eid})
 	if err == nil || !strings.Contains(err.Error(), "not known to the openvswitch driver") {
 		t.Fatalf("got %v", err)
@@ -239,7 +260,7 @@ func TestCreateEndpointOnUnknownNetwork(t *testing.T) {
 }
 
 func TestJoinPlugsAndLeaveUnplugs(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	r.endpoint(t, "02:42:0a:4d:00:03")
 	r.ovs.installed = errors.New("slow controller") // must not fail the join
@@ -262,13 +283,17 @@ func TestJoinPlugsAndLeaveUnplugs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if len(r.links.veths) != 0 || len(r.ovs.ifaces) != 0 {
+	if len(r.ovs.ifaces) != 0 {
+		t.Fatalf("OVS port left after Leave returned: %v", r.ovs.ifaces)
+	}
+	r.d.Close() // the veth goes in the background
+	if len(r.links.veths) != 0 {
 		t.Fatalf("left behind: %v %v", r.links.veths, r.ovs.ifaces)
 	}
 }
 
 func TestJoinKernelDatapathKeepsOffload(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.ovs.bridge.DatapathType = "system"
 	r.network(t)
 	r.endpoint(t, "")
@@ -281,7 +306,7 @@ func TestJoinKernelDatapathKeepsOffload(t *testing.T) {
 }
 
 func TestJoinRollsBackOnFailure(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	r.endpoint(t, "")
 	r.ovs.failAttach = errors.New("boom")
@@ -295,7 +320,7 @@ func TestJoinRollsBackOnFailure(t *testing.T) {
 }
 
 func TestJoinWithoutBridge(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	r.endpoint(t, "")
 	r.ovs.bridge = nil
@@ -306,7 +331,7 @@ func TestJoinWithoutBridge(t *testing.T) {
 }
 
 func TestUnknownIDsAreHarmless(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	ctx := context.Background()
 	if err := r.d.Leave(ctx, &network.LeaveRequest{NetworkID: nid, EndpointID: eid}); err != nil {
 		t.Fatal(err)
@@ -323,7 +348,7 @@ func TestUnknownIDsAreHarmless(t *testing.T) {
 }
 
 func TestDeleteEndpointAlsoUnplugs(t *testing.T) {
-	r := newRig()
+	r := newRig(t)
 	r.network(t)
 	r.endpoint(t, "")
 	ctx := context.Background()
@@ -336,5 +361,28 @@ func TestDeleteEndpointAlsoUnplugs(t *testing.T) {
 	}
 	if len(r.links.veths)+len(r.ovs.ifaces)+len(r.nb.ports) != 0 {
 		t.Fatalf("left behind: %v %v %v", r.links.veths, r.ovs.ifaces, r.nb.ports)
+	}
+}
+
+func TestRejoinWaitsForRetiredVeth(t *testing.T) {
+	r := newRig(t)
+	r.network(t)
+	r.endpoint(t, "")
+	ctx := context.Background()
+	req := &network.JoinRequest{NetworkID: nid, EndpointID: eid}
+	if _, err := r.d.Join(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.d.Leave(ctx, &network.LeaveRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+		t.Fatal(err)
+	}
+	// The re-join must wait for the batch that deletes the retired veth;
+	// otherwise that batch would delete the re-joined one.
+	if _, err := r.d.Join(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	r.d.Close()
+	if _, ok := r.links.veths[HostIfName(eid)]; !ok {
+		t.Fatal("the re-joined veth was deleted by the earlier batch")
 	}
 }

@@ -48,6 +48,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *netw
 			d.undoJoin(req.EndpointID, err)
 		}
 	}()
+	d.reaper.wait(req.EndpointID)
 	if err := d.plug(ctx, port, sw.MTU, br); err != nil {
 		return nil, err
 	}
@@ -87,6 +88,9 @@ func (d *Driver) waitInstalled(ctx context.Context, endpointID string) {
 	if d.cfg.ReadyTimeout <= 0 {
 		return
 	}
+	// The wait has its own budget, on top of the call's budget for OVN.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.ReadyTimeout+rollbackTimeout)
+	defer cancel()
 	err := d.ovs.WaitInstalled(ctx, HostIfName(endpointID), d.cfg.ReadyTimeout)
 	if err != nil {
 		d.cfg.Log.WithError(err).WithField("endpoint", endpointID).
@@ -106,22 +110,42 @@ func (d *Driver) undoJoin(endpointID string, cause error) {
 }
 
 // Leave unplugs the endpoint; an endpoint already unplugged is success.
+// The OVS port goes at once; the veth is retired and deleted in a batch
+// moments later (see reaper).
 func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 		return err
 	}
 	defer d.locks.lock("ep/" + req.EndpointID)()
-	return d.detach(ctx, req.EndpointID)
+	host := HostIfName(req.EndpointID)
+	if err := d.unplugOVS(ctx, host); err != nil {
+		return err
+	}
+	if err := d.reaper.retire(req.EndpointID, host); err != nil {
+		return fmt.Errorf("delete veth %s: %w", host, err)
+	}
+	return nil
 }
 
-// detach deletes the OVS port and the veth pair, each only if present.
+// detach deletes the OVS port and the veth pair, each only if present. A
+// veth the reaper is already deleting is left to it.
 func (d *Driver) detach(ctx context.Context, endpointID string) error {
 	host := HostIfName(endpointID)
-	if _, err := d.ovs.DeleteInterface(ctx, host); err != nil {
-		return fmt.Errorf("remove %s from the integration bridge: %w", host, err)
+	if err := d.unplugOVS(ctx, host); err != nil {
+		return err
+	}
+	if d.reaper.busy(endpointID) {
+		return nil
 	}
 	if err := d.links.DeleteLink(host); err != nil {
 		return fmt.Errorf("delete veth %s: %w", host, err)
+	}
+	return nil
+}
+
+func (d *Driver) unplugOVS(ctx context.Context, host string) error {
+	if _, err := d.ovs.DeleteInterface(ctx, host); err != nil {
+		return fmt.Errorf("remove %s from the integration bridge: %w", host, err)
 	}
 	return nil
 }

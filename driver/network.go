@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
 
@@ -36,7 +37,11 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 // defaultMTU leaves room for the Geneve header on the underlay that carries
 // the tunnels, so packets between hosts are never fragmented or dropped.
 func (d *Driver) defaultMTU(ctx context.Context) int {
-	encapIP, err := d.ovs.EncapIP(ctx)
+	// The local OVS database only refines the guess; do not let it being
+	// down eat the whole call's budget.
+	octx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	encapIP, err := d.ovs.EncapIP(octx)
 	if err != nil {
 		d.cfg.Log.WithError(err).Warn("cannot read ovn-encap-ip; sizing the MTU from the default route")
 	}

@@ -19,7 +19,8 @@ import (
 
 // Host performs link operations in one network namespace.
 type Host struct {
-	nl *netlink.Handle
+	nl  *netlink.Handle
+	ret *retirer
 	// fd is a socket for ethtool ioctls; a socket acts on devices of the
 	// namespace it was created in, so it is made inside the Host's one.
 	fd int
@@ -31,12 +32,22 @@ func New() (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open netlink: %w", err)
 	}
-	fd, err := ioctlSocket()
+	return newHost(nl, netns.None(), ioctlSocket)
+}
+
+func newHost(nl *netlink.Handle, ns netns.NsHandle, socket func() (int, error)) (*Host, error) {
+	ret, err := newRetirer(ns)
 	if err != nil {
 		nl.Close()
 		return nil, err
 	}
-	return &Host{nl: nl, fd: fd}, nil
+	fd, err := socket()
+	if err != nil {
+		nl.Close()
+		ret.close()
+		return nil, err
+	}
+	return &Host{nl: nl, ret: ret, fd: fd}, nil
 }
 
 // NewInNamespace returns a Host acting inside ns (tests use throwaway ones).
@@ -45,12 +56,7 @@ func NewInNamespace(ns netns.NsHandle) (*Host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open netlink in namespace: %w", err)
 	}
-	fd, err := socketIn(ns)
-	if err != nil {
-		nl.Close()
-		return nil, err
-	}
-	return &Host{nl: nl, fd: fd}, nil
+	return newHost(nl, ns, func() (int, error) { return socketIn(ns) })
 }
 
 // socketIn creates the ioctl socket inside ns: the thread enters ns just for
@@ -90,5 +96,6 @@ func ioctlSocket() (int, error) {
 // Close releases the Host's handles.
 func (h *Host) Close() {
 	h.nl.Close()
+	h.ret.close()
 	unix.Close(h.fd)
 }

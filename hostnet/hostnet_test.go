@@ -171,3 +171,36 @@ func TestGeneveOverhead(t *testing.T) {
 		t.Error("1500-byte underlay must leave 1442")
 	}
 }
+
+func TestRetireThenDeleteInOneBatch(t *testing.T) {
+	ns, h := testNS(t)
+	for i := 0; i < 3; i++ {
+		v := Veth{HostName: fmt.Sprintf("ovhold%d", i), PeerName: fmt.Sprintf("ovcold%d", i)}
+		if err := h.EnsureVeth(v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in(t, ns, "ip", "link", "add", "keep", "type", "veth", "peer", "name", "keep-p")
+	for _, name := range []string{"ovhold0", "ovhold1", "absent"} {
+		if err := h.Retire(name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.DeleteRetired(); err != nil {
+		t.Fatal(err)
+	}
+	links := in(t, ns, "ip", "-o", "link")
+	for _, gone := range []string{"ovhold0", "ovcold0", "ovhold1", "ovcold1"} {
+		if strings.Contains(links, gone+"@") || strings.Contains(links, gone+":") {
+			t.Errorf("%s survived DeleteRetired", gone)
+		}
+	}
+	for _, kept := range []string{"ovhold2", "ovcold2", "keep", "keep-p"} {
+		if !strings.Contains(links, kept) {
+			t.Errorf("%s was deleted though not retired", kept)
+		}
+	}
+	if err := h.DeleteRetired(); err != nil {
+		t.Fatalf("DeleteRetired with nothing retired: %v", err)
+	}
+}

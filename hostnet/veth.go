@@ -6,6 +6,7 @@ import (
 	"net"
 
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 )
 
 // Veth describes a veth pair to ensure.
@@ -114,7 +115,8 @@ func (h *Host) DeleteLink(name string) error {
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", name, err)
 	}
-	if err := h.nl.LinkDel(link); err != nil && !isNotFound(err) {
+	// ENODEV: someone else deleted it between the lookup and now.
+	if err := h.nl.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("delete %s: %w", name, err)
 	}
 	return nil

@@ -30,7 +30,8 @@ const MaxBodyBytes = 1 << 20
 
 // Config holds the server's settings.
 type Config struct {
-	// CallTimeout bounds each call, including its waits for OVN.
+	// CallTimeout bounds each call's waits for OVN (Join's wait for
+	// ovn-controller has its own bound in the driver).
 	CallTimeout time.Duration
 	Log         logrus.FieldLogger
 }

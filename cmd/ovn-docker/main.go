@@ -102,7 +102,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 		return err
 	}
 	defer closeAll()
-	srv := plugin.New(d, plugin.Config{CallTimeout: cfg.OVNTimeout + cfg.ReadyTimeout, Log: log})
+	srv := plugin.New(d, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -139,7 +139,7 @@ func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Dri
 	nb.Run(ctx)
 	vs.Run(ctx)
 	d := driver.New(nb, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout, Log: log})
-	return d, func() { nb.Close(); vs.Close(); links.Close() }, nil
+	return d, func() { d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
 }
 
 func lookupGroup(name string) (int, error) {

@@ -138,9 +138,13 @@ func TestRemoveLeavesNothing(t *testing.T) {
 	if got := vsctl(t, "list-ports", "br-int"); strings.Contains(got, host) {
 		t.Fatalf("OVS port %s left on br-int after docker rm", host)
 	}
-	if _, err := sh("ip", "link", "show", host); err == nil {
-		t.Fatalf("veth %s left after docker rm", host)
-	}
+	// The veth is deleted in the background (the kernel takes ~20 ms a veth).
+	eventually(t, 5*time.Second, "veth "+host+" gone after docker rm", func() error {
+		if _, err := sh("ip", "link", "show", host); err == nil {
+			return fmt.Errorf("still there")
+		}
+		return nil
+	})
 	if got := nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+ep); got != "" {
 		t.Fatalf("logical port %s left after docker rm", ep)
 	}

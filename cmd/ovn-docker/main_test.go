@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+)
+
+func noEnv(string) string { return "" }
+
+func TestServeFlagsDefaultsAndEnv(t *testing.T) {
+	c, err := parseServeFlags(nil, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Socket != "/run/docker/plugins/openvswitch.sock" || c.NB[0] != "unix:/var/run/ovn/ovnnb_db.sock" ||
+		c.OVS != "unix:/var/run/openvswitch/db.sock" || c.Bridge != "br-int" || c.ReadyTimeout != 5*time.Second {
+		t.Fatalf("defaults: %+v", c)
+	}
+	env := map[string]string{
+		"OVN_DOCKER_NB":            "tcp:10.0.0.1:6641, tcp:10.0.0.2:6641",
+		"OVN_DOCKER_BRIDGE":        "br-alt",
+		"OVN_DOCKER_READY_TIMEOUT": "2s",
+		"OVN_DOCKER_LOG_LEVEL":     "debug",
+	}
+	c, err = parseServeFlags([]string{"--bridge", "br-flag"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.NB) != 2 || c.NB[1] != "tcp:10.0.0.2:6641" || c.Bridge != "br-flag" || c.ReadyTimeout != 2*time.Second || c.LogLevel != logrus.DebugLevel {
+		t.Fatalf("env and flags: %+v", c)
+	}
+}
+
+func TestServeFlagsRefuseNonsense(t *testing.T) {
+	for _, args := range [][]string{
+		{"--nb", "http://x"}, {"--nb", ""}, {"--ovs", "ssl:1.2.3.4:6640"}, {"--log-level", "loud"},
+		{"--log-format", "xml"}, {"--ovn-timeout", "0s"}, {"--nb", "ssl:10.0.0.1:6641"}, {"extra"},
+	} {
+		if _, err := parseServeFlags(args, noEnv, io.Discard); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}
+
+func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
+	var out bytes.Buffer
+	if code := run([]string{"serve", "--help"}, &out, &out); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, v := range []string{"OVN_DOCKER_NB", "OVN_DOCKER_NB_PRIVATE_KEY", "OVN_DOCKER_NB_CERTIFICATE", "OVN_DOCKER_NB_CA_CERT",
+		"OVN_DOCKER_OVS", "OVN_DOCKER_BRIDGE", "OVN_DOCKER_SOCKET", "OVN_DOCKER_LOG_LEVEL", "OVN_DOCKER_READY_TIMEOUT"} {
+		if !strings.Contains(out.String(), v) {
+			t.Errorf("--help does not mention %s", v)
+		}
+	}
+}
+
+// With OVN and OVS unreachable the socket still answers at once, and calls
+// fail with a sentence naming the database, after --ovn-timeout.
+func TestServesBeforeOVNIsReachable(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "openvswitch.sock")
+	cfg, err := parseServeFlags([]string{"--socket", sock, "--nb", "unix:" + dir + "/nb.sock",
+		"--ovs", "unix:" + dir + "/db.sock", "--ovn-timeout", "300ms"}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, log) }()
+	t.Cleanup(func() { cancel(); <-done })
+
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	var resp *http.Response
+	for i := 0; i < 100; i++ {
+		if resp, err = c.Post("http://p/Plugin.Activate", "", nil); err == nil {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("socket not answering: %v", err)
+	}
+	resp.Body.Close()
+	body := `{"NetworkID":"24e2ae841211c99dc40729311b1af5896ea50470db2cc62fbe9079ca0d9127b9","IPv4Data":[{"Pool":"10.0.0.0/24"}]}`
+	resp, err = c.Post("http://p/NetworkDriver.CreateNetwork", "", strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("call hung or failed at the HTTP level: %v", err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Err string }
+	json.NewDecoder(resp.Body).Decode(&out)
+	if !strings.Contains(out.Err, "cannot reach the OVN northbound database at unix:"+dir+"/nb.sock") {
+		t.Fatalf("error %q does not name the unreachable NB", out.Err)
+	}
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("socket mode: %v %v", fi, err)
+	}
+}

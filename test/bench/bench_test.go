@@ -1,0 +1,172 @@
+// Package bench measures the endpoint life cycle (CreateEndpoint, Join,
+// Leave, DeleteEndpoint) against the real local OVN and OVS, through the
+// plugin's HTTP socket, and the same work done the way OVN's original Python
+// driver did it: one ovn-nbctl, ovs-vsctl or ip process per step.
+// Results and the command are in docs/benchmarks.md.
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/driver"
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/plugin"
+)
+
+func TestMain(m *testing.M) {
+	for _, c := range [][]string{{"ovn-nbctl", "--timeout=5", "show"}, {"ovs-vsctl", "--timeout=5", "br-exists", "br-int"}} {
+		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: environment not ready (%s: %v %s); run test/env/up.sh\n", strings.Join(c, " "), err, out)
+			os.Exit(1)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// server runs the real daemon's pieces in process on a private socket.
+type server struct {
+	c   *http.Client
+	nid string
+}
+
+func startServer(b *testing.B, ready time.Duration) *server {
+	b.Helper()
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	nb, err := ovs.NewNB(ovs.ConnConfig{Endpoints: []string{"unix:/var/run/ovn/ovnnb_db.sock"}, LeaderOnly: true, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{"unix:/var/run/openvswitch/db.sock"}, Log: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	links, err := hostnet.New()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	nb.Run(ctx)
+	vs.Run(ctx)
+	d := driver.New(nb, vs, links, driver.Config{ReadyTimeout: ready, Log: log})
+	sock := filepath.Join(b.TempDir(), "bench.sock")
+	l, err := plugin.Listen(sock, -1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go plugin.New(d, plugin.Config{CallTimeout: 30 * time.Second, Log: log}).Serve(l)
+	s := &server{nid: fmt.Sprintf("%064x", time.Now().UnixNano()), c: &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+		}}}}
+	s.call(b, "CreateNetwork", map[string]any{"NetworkID": s.nid,
+		"IPv4Data": []map[string]string{{"Pool": "10.200.0.0/16", "Gateway": "10.200.0.1/16"}}})
+	b.Cleanup(func() {
+		s.call(b, "DeleteNetwork", map[string]any{"NetworkID": s.nid})
+		l.Close()
+		d.Close()
+		cancel()
+		nb.Close()
+		vs.Close()
+		links.Close()
+	})
+	return s
+}
+
+func (s *server) call(b *testing.B, name string, req any) {
+	body, _ := json.Marshal(req)
+	resp, err := s.c.Post("http://plugin/NetworkDriver."+name, "application/json", bytes.NewReader(body))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Err string }
+	json.NewDecoder(resp.Body).Decode(&out)
+	if out.Err != "" {
+		b.Fatalf("%s: %s", name, out.Err)
+	}
+}
+
+// cycle is one container's worth of driver calls.
+func (s *server) cycle(b *testing.B, i int) {
+	ep := map[string]any{"NetworkID": s.nid, "EndpointID": fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i)}
+	s.call(b, "CreateEndpoint", map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"],
+		"Interface": map[string]string{"Address": fmt.Sprintf("10.200.%d.%d/16", 1+i/250, 1+i%250)}})
+	s.call(b, "Join", map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"], "SandboxKey": "/var/run/docker/netns/bench"})
+	s.call(b, "Leave", ep)
+	s.call(b, "DeleteEndpoint", ep)
+}
+
+// BenchmarkDriverCycle: the driver without Join's wait for ovn-installed,
+// to compare like with like (the Python driver never waited).
+func BenchmarkDriverCycle(b *testing.B) {
+	s := startServer(b, 0)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.cycle(b, i)
+	}
+}
+
+// BenchmarkDriverCycleWithWait: the driver as it runs by default, Join
+// waiting until ovn-controller has installed the port's flows.
+func BenchmarkDriverCycleWithWait(b *testing.B) {
+	s := startServer(b, 5*time.Second)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s.cycle(b, i)
+	}
+}
+
+func sh(b *testing.B, args ...string) string {
+	out, err := exec.Command(args[0], args[1:]...).CombinedOutput()
+	if err != nil {
+		b.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// BenchmarkPythonDriverCycle repeats, command for command, what OVN's
+// ovn-docker-overlay-driver ran for the same four calls.
+func BenchmarkPythonDriverCycle(b *testing.B) {
+	ls := fmt.Sprintf("bench-%d", time.Now().UnixNano())
+	sh(b, "ovn-nbctl", "ls-add", ls)
+	b.Cleanup(func() { exec.Command("ovn-nbctl", "--if-exists", "ls-del", ls).Run() })
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		eid := fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i)
+		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256%256, i%256)
+		ip := fmt.Sprintf("10.201.%d.%d", 1+i/250, 1+i%250)
+		outside, inside := eid[:15], eid[:13]+"_c"
+		// CreateEndpoint
+		sh(b, "ovn-nbctl", "lsp-add", ls, eid)
+		sh(b, "ovn-nbctl", "lsp-set-addresses", eid, mac+" "+ip)
+		// Join
+		sh(b, "ovn-nbctl", "--if-exists", "get", "Logical_Switch_Port", eid, "addresses")
+		sh(b, "ip", "link", "add", inside, "type", "veth", "peer", "name", outside)
+		sh(b, "ip", "link", "set", "dev", inside, "address", mac)
+		sh(b, "ip", "link", "set", outside, "up")
+		sh(b, "ovs-vsctl", "--timeout=5", "add-port", "br-int", outside)
+		sh(b, "ovs-vsctl", "--timeout=5", "set", "interface", outside, "external_ids:attached-mac="+mac,
+			"external_ids:iface-id="+eid, "external_ids:vm-id=bench", "external_ids:iface-status=active")
+		// Leave
+		sh(b, "ip", "link", "delete", outside)
+		sh(b, "ovs-vsctl", "--timeout=5", "--if-exists", "del-port", outside)
+		// DeleteEndpoint
+		sh(b, "ovn-nbctl", "lsp-del", eid)
+	}
+}
