@@ -4,7 +4,7 @@ BIN     := bin/ovn-docker
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 UNIT    := $(shell $(GO) list ./... | grep -v /test/)
 
-.PHONY: build env env-down demo demo-stop test check unit e2e bench generate clean
+.PHONY: build env env-down demo demo-stop test check unit fuzz e2e bench generate clean
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ovn-docker
@@ -23,7 +23,7 @@ demo-stop:
 
 # Every test: static checks, unit and OVSDB/netlink integration tests (with
 # the race detector), then end to end against real Docker, OVS and OVN.
-test: build env demo-stop check unit e2e
+test: build env demo-stop check unit fuzz e2e
 
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -32,11 +32,21 @@ check:
 unit:
 	$(GO) test -race -count=1 $(UNIT)
 
+# A short run of each fuzz target; go test runs their corpora every time.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParseNetwork$$' -fuzztime $(FUZZTIME) ./driver/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseEndpoint$$' -fuzztime $(FUZZTIME) ./driver/
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./plugin/
+
 e2e:
 	$(GO) test -count=1 -timeout 15m -v ./test/e2e/
 
+# Benchmarks: the RPC path against the Python driver's way, then whole
+# docker runs. Results go in docs/benchmarks.md.
 bench: build env demo-stop
-	$(GO) test -run '^$$' -bench . -benchtime 200x ./test/bench/
+	$(GO) test -run '^$$' -bench . -benchtime 200x -count 5 ./test/bench/
+	test/bench/docker-run.sh 30
 
 generate:
 	$(GO) generate ./ovs/...

@@ -118,7 +118,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, func(), error) {
 	nbCfg := ovs.ConnConfig{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
 	if cfg.usesSSL() {
-		t, err := loadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
+		t, err := ovs.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: build: %v\n%s", err, out)
 		os.Exit(1)
 	}
-	plug = &pluginProc{bin: bin, log: filepath.Join(dir, "plugin.log")}
+	plug = &pluginProc{bin: bin, log: filepath.Join(dir, "plugin.log"), socket: socket}
 	if err := plug.start(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		os.Exit(1)
@@ -79,8 +79,8 @@ func alive(path string) bool {
 }
 
 type pluginProc struct {
-	bin, log string
-	cmd      *exec.Cmd
+	bin, log, socket string
+	cmd              *exec.Cmd
 }
 
 func (p *pluginProc) start(extra ...string) error {
@@ -88,17 +88,17 @@ func (p *pluginProc) start(extra ...string) error {
 	if err != nil {
 		return err
 	}
-	args := append([]string{"serve", "--log-level", "debug", "--socket", socket}, extra...)
+	args := append([]string{"serve", "--log-level", "debug", "--socket", p.socket}, extra...)
 	p.cmd = exec.Command(p.bin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		return fmt.Errorf("start plugin: %w", err)
 	}
-	return waitActive(5 * time.Second)
+	return waitActive(p.socket, 5*time.Second)
 }
 
 // waitActive waits until the plugin answers /Plugin.Activate.
-func waitActive(limit time.Duration) error {
+func waitActive(socket string, limit time.Duration) error {
 	c := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", socket)
 	}}, Timeout: time.Second}

@@ -1,4 +1,4 @@
-package main
+package ovs
 
 import (
 	"crypto/tls"
@@ -8,11 +8,11 @@ import (
 	"os"
 )
 
-// loadTLS builds the client side of OVSDB's SSL: our key pair, and the
+// LoadTLS builds the client side of OVSDB's SSL: our key pair, and the
 // server's certificate checked against the CA the operator gave. Like OVS's
 // own clients it checks the chain, not the host name, since OVN
 // certificates name the component, not the host.
-func loadTLS(keyFile, certFile, caFile string) (*tls.Config, error) {
+func LoadTLS(keyFile, certFile, caFile string) (*tls.Config, error) {
 	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
 	if err != nil {
 		return nil, fmt.Errorf("load NB client certificate: %w", err)

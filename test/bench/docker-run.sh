@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Times whole `docker run --rm busybox true` on an openvswitch network
+# against --net=none (the engine's own floor), N runs each.
+# Usage: test/bench/docker-run.sh [N]   (make bench runs it)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+N=${1:-30}
+BIN=${BIN:-bin/ovn-docker}
+
+test/env/up.sh
+test/env/plugin.sh start "$BIN"
+trap 'docker network rm bench-run >/dev/null 2>&1; test/env/plugin.sh stop' EXIT
+docker network rm bench-run >/dev/null 2>&1 || true
+docker network create -d openvswitch --subnet 10.210.0.0/16 bench-run >/dev/null
+
+# times N runs of "docker run --rm ARGS busybox true"; prints ms per run, sorted
+times() {
+  local i t0 t1
+  for i in $(seq "$N"); do
+    t0=$(date +%s%N)
+    docker run --rm "$@" busybox true
+    t1=$(date +%s%N)
+    echo $(( (t1 - t0) / 1000000 ))
+  done | sort -n
+}
+
+report() {
+  local label=$1; shift
+  local all; all=$(times "$@")
+  awk -v label="$label" '{ a[NR] = $1; s += $1 } END {
+    printf "%-28s n=%d  mean %4d ms  median %4d ms  p90 %4d ms\n", label, NR, s / NR, a[int((NR + 1) / 2)], a[int(NR * 0.9)]
+  }' <<<"$all"
+}
+
+docker run --rm --net=none busybox true   # warm the image cache
+report "docker run --net=none" --net=none
+report "docker run --net=bench-run" --net=bench-run
