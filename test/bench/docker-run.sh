@@ -9,9 +9,11 @@ BIN=${BIN:-bin/ovn-docker}
 
 test/env/up.sh
 test/env/plugin.sh start "$BIN"
-trap 'docker network rm bench-run >/dev/null 2>&1; test/env/plugin.sh stop' EXIT
-docker network rm bench-run >/dev/null 2>&1 || true
+LOG=/var/log/ovn-docker-demo.log
+trap 'docker network rm bench-run bench-bridge >/dev/null 2>&1; test/env/plugin.sh stop' EXIT
+docker network rm bench-run bench-bridge >/dev/null 2>&1 || true
 docker network create -d openvswitch --subnet 10.210.0.0/16 bench-run >/dev/null
+docker network create -d bridge --subnet 10.211.0.0/16 bench-bridge >/dev/null
 
 # times N runs of "docker run --rm ARGS busybox true"; prints ms per run, sorted
 times() {
@@ -32,6 +34,18 @@ report() {
   }' <<<"$all"
 }
 
+# mean duration of each plugin call in the log lines after line $1
+calls() {
+  tail -n +"$1" "$LOG" | grep -o 'call=/NetworkDriver\.[A-Za-z]* took=[^ ]*' | awk '
+    { split($1, c, "."); t = $2; sub(/took=/, "", t); gsub(/"/, "", t)
+      if (t ~ /µs$/) { sub(/µs/, "", t); v = t / 1000 } else if (t ~ /ms$/) { sub(/ms/, "", t); v = t } else { sub(/s$/, "", t); v = t * 1000 }
+      s[c[2]] += v; n[c[2]]++ }
+    END { for (k in s) printf "  plugin %-16s mean %6.2f ms (n=%d)\n", k, s[k] / n[k], n[k] }' | sort
+}
+
 docker run --rm --net=none busybox true   # warm the image cache
 report "docker run --net=none" --net=none
+report "docker run --net=bench-bridge" --net=bench-bridge
+from=$(( $(wc -l < "$LOG") + 1 ))
 report "docker run --net=bench-run" --net=bench-run
+calls "$from"
