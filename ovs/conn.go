@@ -180,6 +180,15 @@ func (c *conn) waitReady(ctx context.Context) error {
 	}
 }
 
+func (c *conn) isReady() bool {
+	select {
+	case <-c.ready:
+		return true
+	default:
+		return false
+	}
+}
+
 // Connected reports whether the client is connected right now.
 func (c *conn) Connected() bool {
 	select {
@@ -259,9 +268,14 @@ func selectRows[T model.Model](ctx context.Context, c *conn, table string, where
 	if err != nil {
 		return nil, err
 	}
+	return decodeRows[T](c, table, res[0].Rows)
+}
+
+// decodeRows turns the rows of a select result into models.
+func decodeRows[T model.Model](c *conn, table string, rows []ovsdb.Row) ([]T, error) {
 	cache := c.client.Cache()
-	out := make([]T, 0, len(res[0].Rows))
-	for i := range res[0].Rows {
+	out := make([]T, 0, len(rows))
+	for i := range rows {
 		m, err := cache.DatabaseModel().NewModel(table)
 		if err != nil {
 			return nil, err
@@ -270,7 +284,7 @@ func selectRows[T model.Model](ctx context.Context, c *conn, table string, where
 		if err != nil {
 			return nil, err
 		}
-		if err := cache.Mapper().GetRowData(&res[0].Rows[i], info); err != nil {
+		if err := cache.Mapper().GetRowData(&rows[i], info); err != nil {
 			return nil, fmt.Errorf("decode %s row: %w", table, err)
 		}
 		out = append(out, m.(T))

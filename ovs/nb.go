@@ -27,6 +27,7 @@ func nbModel() (model.ClientDBModel, error) {
 	return model.NewClientDBModel("OVN_Northbound", map[string]model.Model{
 		nbdb.LogicalSwitchTable:     &nbdb.LogicalSwitch{},
 		nbdb.LogicalSwitchPortTable: &nbdb.LogicalSwitchPort{},
+		nbdb.AddressSetTable:        &nbdb.AddressSet{},
 	})
 }
 
@@ -36,11 +37,15 @@ func NewNB(cfg ConnConfig) (*NB, error) {
 	if err != nil {
 		return nil, err
 	}
-	ls, lsp := &nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}
+	ls, lsp, as := &nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.AddressSet{}
 	c, err := newConn("OVN northbound database", m, cfg,
 		client.WithTable(ls, &ls.Name, &ls.Ports, &ls.ExternalIDs),
 		client.WithTable(lsp, &lsp.Name, &lsp.Addresses, &lsp.PortSecurity,
 			&lsp.Options, &lsp.ExternalIDs, &lsp.Up),
+		// Only our own address sets: other users' (ovn-kubernetes') may be huge.
+		client.WithConditionalTable(as, []model.Condition{{Field: &as.ExternalIDs,
+			Function: ovsdb.ConditionIncludes, Value: map[string]string{OwnerKey: OwnerValue}}},
+			&as.Name, &as.Addresses, &as.ExternalIDs),
 	)
 	if err != nil {
 		return nil, err

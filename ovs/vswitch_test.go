@@ -149,7 +149,7 @@ func TestUnreachableThenReconnect(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	_, err := nb.EnsureSwitch(ctx, testSwitch())
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "OVN northbound database") || !strings.Contains(err.Error(), s.sock) {
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "OVN northbound database") || !strings.Contains(err.Error(), s.Sock) {
 		t.Fatalf("call while NB is down: %v", err)
 	}
 	s.start()

@@ -2,25 +2,29 @@ package plugin
 
 import (
 	"context"
-	"errors"
 
 	"github.com/docker/go-plugins-helpers/ipam"
 )
 
-// errNoIPAM is what IPAM calls answer until the IPAM role lands.
-var errNoIPAM = errors.New("the openvswitch IPAM driver is not available yet: create the network without --ipam-driver to use Docker's default IPAM")
-
-func (s *Server) ipamRoutes() {
-	// Docker asks for capabilities whenever the plugin is activated, even
-	// for networks using its default IPAM; answer it so activation is quiet.
-	handle(s, "/IpamDriver.GetCapabilities", func(context.Context, *empty) (*ipam.CapabilitiesResponse, error) {
-		return &ipam.CapabilitiesResponse{}, nil
-	})
-	handle(s, "/IpamDriver.GetDefaultAddressSpaces", refuse[empty])
-	handle(s, "/IpamDriver.RequestPool", refuse[ipam.RequestPoolRequest])
-	handle(s, "/IpamDriver.ReleasePool", refuse[ipam.ReleasePoolRequest])
-	handle(s, "/IpamDriver.RequestAddress", refuse[ipam.RequestAddressRequest])
-	handle(s, "/IpamDriver.ReleaseAddress", refuse[ipam.ReleaseAddressRequest])
+// IPAM is the driver behind /IpamDriver.* calls.
+type IPAM interface {
+	Capabilities() *ipam.CapabilitiesResponse
+	AddressSpaces() *ipam.AddressSpacesResponse
+	RequestPool(context.Context, *ipam.RequestPoolRequest) (*ipam.RequestPoolResponse, error)
+	ReleasePool(context.Context, *ipam.ReleasePoolRequest) error
+	RequestAddress(context.Context, *ipam.RequestAddressRequest) (*ipam.RequestAddressResponse, error)
+	ReleaseAddress(context.Context, *ipam.ReleaseAddressRequest) error
 }
 
-func refuse[Req any](context.Context, *Req) (*empty, error) { return nil, errNoIPAM }
+func (s *Server) ipamRoutes(im IPAM) {
+	handle(s, "/IpamDriver.GetCapabilities", func(context.Context, *empty) (*ipam.CapabilitiesResponse, error) {
+		return im.Capabilities(), nil
+	})
+	handle(s, "/IpamDriver.GetDefaultAddressSpaces", func(context.Context, *empty) (*ipam.AddressSpacesResponse, error) {
+		return im.AddressSpaces(), nil
+	})
+	handle(s, "/IpamDriver.RequestPool", im.RequestPool)
+	handle(s, "/IpamDriver.ReleasePool", none(im.ReleasePool))
+	handle(s, "/IpamDriver.RequestAddress", im.RequestAddress)
+	handle(s, "/IpamDriver.ReleaseAddress", none(im.ReleaseAddress))
+}

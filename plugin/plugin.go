@@ -43,7 +43,7 @@ type Server struct {
 }
 
 // New builds the server and registers every call of both roles.
-func New(nd NetworkDriver, cfg Config) *Server {
+func New(nd NetworkDriver, im IPAM, cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = logrus.StandardLogger()
 	}
@@ -53,7 +53,7 @@ func New(nd NetworkDriver, cfg Config) *Server {
 	s := &Server{h: sdk.NewHandler(Manifest), cfg: cfg}
 	s.h.HandleFunc("/", s.unknown)
 	s.networkRoutes(nd)
-	s.ipamRoutes()
+	s.ipamRoutes(im)
 	return s
 }
 

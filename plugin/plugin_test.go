@@ -14,6 +14,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/docker/go-plugins-helpers/ipam"
 	"github.com/docker/go-plugins-helpers/network"
 	"github.com/sirupsen/logrus"
 )
@@ -61,6 +62,23 @@ func (r *recorder) Leave(_ context.Context, q *network.LeaveRequest) error {
 	return r.note("Leave " + q.EndpointID[:12])
 }
 
+// fakeIPAM answers IPAM calls and records RequestPool's subnet.
+type fakeIPAM struct{ pools []string }
+
+func (f *fakeIPAM) Capabilities() *ipam.CapabilitiesResponse { return &ipam.CapabilitiesResponse{} }
+func (f *fakeIPAM) AddressSpaces() *ipam.AddressSpacesResponse {
+	return &ipam.AddressSpacesResponse{LocalDefaultAddressSpace: "ovnlocal", GlobalDefaultAddressSpace: "ovnglobal"}
+}
+func (f *fakeIPAM) RequestPool(_ context.Context, r *ipam.RequestPoolRequest) (*ipam.RequestPoolResponse, error) {
+	f.pools = append(f.pools, r.Pool+" "+r.SubPool)
+	return &ipam.RequestPoolResponse{PoolID: "ovnlocal/" + r.Pool, Pool: r.Pool}, nil
+}
+func (f *fakeIPAM) ReleasePool(context.Context, *ipam.ReleasePoolRequest) error { return nil }
+func (f *fakeIPAM) RequestAddress(_ context.Context, r *ipam.RequestAddressRequest) (*ipam.RequestAddressResponse, error) {
+	return nil, errors.New("pool 10.77.0.0/24 has no free addresses")
+}
+func (f *fakeIPAM) ReleaseAddress(context.Context, *ipam.ReleaseAddressRequest) error { return nil }
+
 // serve starts the plugin on a socket in a temporary directory.
 func serve(t *testing.T, d NetworkDriver) *http.Client {
 	t.Helper()
@@ -80,7 +98,7 @@ func serve(t *testing.T, d NetworkDriver) *http.Client {
 	}
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	go New(d, Config{Log: log}).Serve(l)
+	go New(d, &fakeIPAM{}, Config{Log: log}).Serve(l)
 	return &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
@@ -119,6 +137,13 @@ func TestActivateDeclaresBothRoles(t *testing.T) {
 	_, caps := post(t, c, "/NetworkDriver.GetCapabilities", []byte("null"))
 	if caps["Scope"] != "local" || caps["ConnectivityScope"] != "global" {
 		t.Fatalf("capabilities %v", caps)
+	}
+	_, spaces := post(t, c, "/IpamDriver.GetDefaultAddressSpaces", nil)
+	if spaces["LocalDefaultAddressSpace"] != "ovnlocal" || spaces["GlobalDefaultAddressSpace"] != "ovnglobal" {
+		t.Fatalf("address spaces %v", spaces)
+	}
+	if _, pool := post(t, c, "/IpamDriver.RequestPool", fixtureBytes(t, "IpamDriver.RequestPool.subpool.json")); pool["PoolID"] != "ovnlocal/10.77.0.0/24" {
+		t.Fatalf("RequestPool reply %v", pool)
 	}
 }
 
@@ -164,7 +189,8 @@ func TestBadRequests(t *testing.T) {
 		{"/NetworkDriver.CreateNetwork", []byte(`{"NetworkID":`), 400, "malformed request"},
 		{"/NetworkDriver.CreateNetwork", []byte(`{"NetworkID":5}`), 400, "malformed request"},
 		{"/NetworkDriver.Join", bytes.Repeat([]byte(" "), MaxBodyBytes+1), 400, "over the 1048576-byte limit"},
-		{"/IpamDriver.RequestPool", fixtureBytes(t, "IpamDriver.RequestPool.plain.json"), 500, "IPAM driver is not available yet"},
+		{"/IpamDriver.RequestAddress", fixtureBytes(t, "IpamDriver.RequestAddress.any-with-mac.json"), 500, "pool 10.77.0.0/24 has no free addresses"},
+		{"/IpamDriver.RequestPool", []byte(`{"V6":"yes"}`), 400, "malformed request"},
 	} {
 		status, out := post(t, c, tc.path, tc.body)
 		if status != tc.status || !strings.Contains(out["Err"].(string), tc.want) {

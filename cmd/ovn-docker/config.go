@@ -5,10 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/ipam"
 )
 
 // flagHelp means --help was asked for and printed.
@@ -28,6 +32,8 @@ type serveConfig struct {
 	LogFormat    string
 	ReadyTimeout time.Duration
 	OVNTimeout   time.Duration
+	IPv4Pools    ipam.DefaultPools
+	IPv6Pools    ipam.DefaultPools
 }
 
 // envPrefix names the environment variable behind each flag: --nb-ca-cert
@@ -45,7 +51,7 @@ func parseServeFlags(args []string, env func(string) string, out io.Writer) (ser
 	fs := flag.NewFlagSet("ovn-docker serve", flag.ContinueOnError)
 	fs.SetOutput(out)
 	var c serveConfig
-	var nb, level string
+	var nb, level, pools4, pools6 string
 	str := func(p *string, name, def, usage string) {
 		if v := env(envName(name)); v != "" {
 			def = v
@@ -65,6 +71,10 @@ func parseServeFlags(args []string, env func(string) string, out io.Writer) (ser
 	str(&c.Bridge, "bridge", "br-int", "OVS integration bridge that ovn-controller manages")
 	str(&level, "log-level", "info", "log level: debug, info, warn or error")
 	str(&c.LogFormat, "log-format", "text", "log format: text or json")
+	str(&pools4, "default-pool", "base="+ipam.DefaultIPv4Pools.Base.String()+",size=24",
+		"where the IPAM driver takes IPv4 pools for networks created without --subnet (same syntax as dockerd's --default-address-pool)")
+	str(&pools6, "default-pool-v6", "base="+ipam.DefaultIPv6Pools.Base.String()+",size=64",
+		"where the IPAM driver takes IPv6 pools for --ipv6 networks created without an IPv6 --subnet")
 	dur(&c.ReadyTimeout, "ready-timeout", envDuration(env, "ready-timeout", 5*time.Second),
 		"how long Join waits for ovn-controller to install a port's flows")
 	dur(&c.OVNTimeout, "ovn-timeout", envDuration(env, "ovn-timeout", 10*time.Second),
@@ -78,7 +88,45 @@ func parseServeFlags(args []string, env func(string) string, out io.Writer) (ser
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	return c, c.finish(nb, level)
+	if err := c.finish(nb, level); err != nil {
+		return c, err
+	}
+	var err error
+	if c.IPv4Pools, err = parseDefaultPool(pools4, false); err != nil {
+		return c, fmt.Errorf("--default-pool: %w", err)
+	}
+	if c.IPv6Pools, err = parseDefaultPool(pools6, true); err != nil {
+		return c, fmt.Errorf("--default-pool-v6: %w", err)
+	}
+	return c, nil
+}
+
+// parseDefaultPool reads "base=CIDR,size=N".
+func parseDefaultPool(s string, v6 bool) (ipam.DefaultPools, error) {
+	var d ipam.DefaultPools
+	for _, kv := range strings.Split(s, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		switch k {
+		case "base":
+			p, err := netip.ParsePrefix(v)
+			if err != nil || p.Addr().Is6() != v6 {
+				return d, fmt.Errorf("base %q is not an %s prefix", v, map[bool]string{false: "IPv4", true: "IPv6"}[v6])
+			}
+			d.Base = p.Masked()
+		case "size":
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return d, fmt.Errorf("size %q is not a number", v)
+			}
+			d.Size = n
+		default:
+			return d, fmt.Errorf("unknown key %q (want base=CIDR,size=N)", k)
+		}
+	}
+	if !d.Base.IsValid() || d.Size < d.Base.Bits() || d.Size > d.Base.Addr().BitLen() {
+		return d, fmt.Errorf("%q: want base=CIDR,size=N with N between the base's length and %d", s, d.Base.Addr().BitLen())
+	}
+	return d, nil
 }
 
 func envDuration(env func(string) string, name string, def time.Duration) time.Duration {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ipam"
 	"github.com/ovn-docker/ovn-docker/ovs"
 	"github.com/ovn-docker/ovn-docker/plugin"
 )
@@ -97,12 +98,12 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	defer l.Close()
 	log.WithField("socket", cfg.Socket).Info("listening")
 
-	d, closeAll, err := wire(ctx, cfg, log)
+	d, im, closeAll, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
-	srv := plugin.New(d, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
+	srv := plugin.New(d, im, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	select {
@@ -115,31 +116,32 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 }
 
 // wire connects the handles the driver needs.
-func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, func(), error) {
+func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, *ipam.Manager, func(), error) {
 	nbCfg := ovs.ConnConfig{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
 	if cfg.usesSSL() {
 		t, err := ovs.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		nbCfg.TLS = t
 	}
 	nb, err := ovs.NewNB(nbCfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{cfg.OVS}, Log: log})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	links, err := hostnet.New()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	nb.Run(ctx)
 	vs.Run(ctx)
 	d := driver.New(nb, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout, Log: log})
-	return d, func() { d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
+	im := ipam.NewManager(nb, ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools, Log: log})
+	return d, im, func() { d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
 }
 
 func lookupGroup(name string) (int, error) {

@@ -3,4 +3,4 @@
 // schema 7.0.0). Newer servers only add columns, so these models stay valid.
 package nbdb
 
-//go:generate go tool modelgen -p nbdb -o . ovn-nb.ovsschema
+//go:generate go tool modelgen -extended -p nbdb -o . ovn-nb.ovsschema

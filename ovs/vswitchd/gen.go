@@ -3,4 +3,4 @@
 // OVS 3.1, schema 8.3.1).
 package vswitchd
 
-//go:generate go tool modelgen -p vswitchd -o . vswitch.ovsschema
+//go:generate go tool modelgen -extended -p vswitchd -o . vswitch.ovsschema

@@ -24,6 +24,7 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ipam"
 	"github.com/ovn-docker/ovn-docker/ovs"
 	"github.com/ovn-docker/ovn-docker/plugin"
 )
@@ -69,7 +70,7 @@ func startServer(b *testing.B, ready time.Duration) *server {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go plugin.New(d, plugin.Config{CallTimeout: 30 * time.Second, Log: log}).Serve(l)
+	go plugin.New(d, ipam.NewManager(nb, ipam.Config{Log: log}), plugin.Config{CallTimeout: 30 * time.Second, Log: log}).Serve(l)
 	s := &server{nid: fmt.Sprintf("%064x", time.Now().UnixNano()), c: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)

@@ -1,0 +1,153 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+
+	"github.com/docker/go-plugins-helpers/ipam"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// Docker's RequestAddress option marking the gateway's request.
+const (
+	optRequestType = "RequestAddressType"
+	gatewayType    = "com.docker.network.gateway"
+)
+
+// maxLostClaims bounds how many candidates one dynamic request may lose to
+// other daemons before it gives up.
+const maxLostClaims = 64
+
+// RequestAddress grants the address asked for exactly, or the next free one.
+func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRequest) (*ipam.RequestAddressResponse, error) {
+	rec, pool, err := m.loadPool(ctx, req.PoolID)
+	if err != nil {
+		return nil, err
+	}
+	var a netip.Addr
+	switch {
+	case req.Address != "":
+		a, err = m.claimExact(ctx, rec, pool, req.Address)
+	case req.Options[optRequestType] == gatewayType:
+		a, err = m.claimGateway(ctx, req.PoolID, rec, pool)
+	default:
+		a, err = m.claimNext(ctx, req.PoolID, rec, pool)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &ipam.RequestAddressResponse{Address: netip.PrefixFrom(a, pool.Subnet.Bits()).String(), Data: map[string]string{}}, nil
+}
+
+func (m *Manager) claimExact(ctx context.Context, rec *ovs.IPAMPool, pool Pool, s string) (netip.Addr, error) {
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return a, fmt.Errorf("%q is not an IP address", s)
+	}
+	if !pool.Subnet.Contains(a) {
+		return a, fmt.Errorf("address %s is outside pool %s: %w", a, pool.Subnet, ErrOutOfPool)
+	}
+	if !pool.Allocatable(a) {
+		return a, fmt.Errorf("address %s is reserved in pool %s (network or broadcast address): %w", a, pool.Subnet, ErrOutOfPool)
+	}
+	err = m.store.IPAMClaim(ctx, rec.Name, pool.Block(a), a, false)
+	if errors.Is(err, ovs.ErrTaken) {
+		return a, fmt.Errorf("address %s is already in use in pool %s: %w", a, pool.Subnet, ErrAllocated)
+	}
+	return a, m.poolGone(err, pool)
+}
+
+// claimGateway gives the gateway the subnet's first host address, as
+// Docker's own IPAM does, or the next free one if that is taken.
+func (m *Manager) claimGateway(ctx context.Context, id string, rec *ovs.IPAMPool, pool Pool) (netip.Addr, error) {
+	a, err := m.claimExact(ctx, rec, pool, pool.Gateway().String())
+	if errors.Is(err, ErrAllocated) {
+		return m.claimNext(ctx, id, rec, pool)
+	}
+	return a, err
+}
+
+// claimNext claims the next free address after the pool's cursor. Claims
+// of one pool are serialised in this daemon; across daemons the store's
+// transaction decides, and a lost candidate is skipped.
+func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, pool Pool) (netip.Addr, error) {
+	l := m.poolLock(id)
+	l.Lock()
+	defer l.Unlock()
+	after, ok := m.cursor(id)
+	if !ok {
+		after = rec.Last
+	}
+	lost := map[netip.Addr]bool{}
+	used := func(block string) ([]netip.Addr, error) {
+		u := m.store.IPAMUsed(rec.Name, block)
+		for a := range lost {
+			if pool.Block(a) == block {
+				u = append(u, a)
+			}
+		}
+		return u, nil
+	}
+	for len(lost) < maxLostClaims {
+		a, err := pool.Next(after, used)
+		if errors.Is(err, ErrFull) {
+			return a, fmt.Errorf("pool %s has no free addresses%s", pool.Subnet, rangeNote(pool))
+		}
+		if err != nil {
+			return a, err
+		}
+		err = m.store.IPAMClaim(ctx, rec.Name, pool.Block(a), a, true)
+		if errors.Is(err, ovs.ErrTaken) {
+			lost[a], after = true, a
+			continue
+		}
+		if err != nil {
+			return a, m.poolGone(err, pool)
+		}
+		m.setCursor(id, a)
+		return a, nil
+	}
+	return netip.Addr{}, fmt.Errorf("pool %s: %d addresses in a row were claimed by other hosts first; try again", pool.Subnet, maxLostClaims)
+}
+
+func rangeNote(p Pool) string {
+	if p.Range != p.Subnet {
+		return " in range " + p.Range.String()
+	}
+	return ""
+}
+
+func (m *Manager) poolGone(err error, pool Pool) error {
+	if errors.Is(err, ovs.ErrNotFound) {
+		return fmt.Errorf("pool %s was released meanwhile: %w", pool.Subnet, ErrUnknownPool)
+	}
+	return err
+}
+
+// ReleaseAddress releases a claim; an unknown pool or address is success.
+func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRequest) error {
+	_, pool, err := m.loadPool(ctx, req.PoolID)
+	if errors.Is(err, ErrUnknownPool) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	a, err := netip.ParseAddr(req.Address)
+	if err != nil {
+		if p, perr := netip.ParsePrefix(req.Address); perr == nil {
+			a, err = p.Addr(), nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%q is not an IP address", req.Address)
+	}
+	if !pool.Subnet.Contains(a) {
+		return nil
+	}
+	space, subnet, _ := ParsePoolID(req.PoolID)
+	return m.store.IPAMRelease(ctx, ovs.PoolRowName(space, subnet), pool.Block(a), a)
+}

@@ -1,0 +1,90 @@
+package ipam
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// BenchmarkClaimRelease measures one RequestAddress + ReleaseAddress on a
+// /16 already holding 1k, 10k or 60k claims spread evenly over it, against
+// a real ovsdb-server. The cost should not depend on that number.
+//
+//	go test -run '^$' -bench ClaimRelease -benchtime 2000x ./ipam/
+func BenchmarkClaimRelease(b *testing.B) {
+	for _, used := range []int{1000, 10000, 60000} {
+		b.Run(fmt.Sprintf("used=%d", used), func(b *testing.B) {
+			srv := ovsdbtest.Start(b)
+			c := daemon(b, srv)
+			id := c.pool("10.0.0.0/16", "", false)
+			pool, _ := NewPool(pfx("10.0.0.0/16"), netip.Prefix{})
+			prefill(b, srv, pool, used)
+			waitCached(b, c, pool)
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				a, err := c.addr(id, "", false)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c.release(id, a)
+			}
+		})
+	}
+}
+
+// spread returns n addresses spread evenly over the pool's hosts.
+func spread(p Pool, n int) []netip.Addr {
+	hosts := 65534
+	out := make([]netip.Addr, 0, n)
+	a := p.first()
+	for i := 1; i <= hosts; i, a = i+1, a.Next() {
+		if i*n/hosts != (i-1)*n/hosts {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// prefill writes the claims straight into NB, block rows as IPAMClaim
+// makes them, many blocks per ovn-nbctl run.
+func prefill(b *testing.B, srv *ovsdbtest.Server, p Pool, n int) {
+	row := ovs.PoolRowName(LocalSpace, p.Subnet)
+	blocks := map[string][]string{}
+	for _, a := range spread(p, n) {
+		blocks[p.Block(a)] = append(blocks[p.Block(a)], `"`+a.String()+`"`)
+	}
+	var args []string
+	flush := func() {
+		if len(args) > 0 {
+			srv.Nbctl(args...)
+			args = nil
+		}
+	}
+	for blk, addrs := range blocks {
+		args = append(args, "--", "create", "Address_Set", "name="+row+"_"+blk,
+			"addresses=["+strings.Join(addrs, ",")+"]",
+			`external_ids={"docker:owner"="ovn-docker","docker:ipam-kind"=block,"docker:ipam-pool"=`+row+`}`)
+		if len(args) > 60 {
+			flush()
+		}
+	}
+	flush()
+}
+
+// waitCached waits until the daemon's cache holds the prefilled blocks.
+func waitCached(b *testing.B, c ipamClient, p Pool) {
+	row := ovs.PoolRowName(LocalSpace, p.Subnet)
+	store := c.m.store
+	deadline := time.Now().Add(30 * time.Second)
+	for len(store.IPAMUsed(row, p.Block(p.last()))) == 0 {
+		if time.Now().After(deadline) {
+			b.Fatal("prefilled claims never reached the cache")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

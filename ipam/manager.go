@@ -1,0 +1,140 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// Store is where pools and claims live; ovs.NB implements it on the OVN
+// Northbound database.
+type Store interface {
+	IPAMSnapshot(ctx context.Context) (*ovs.IPAMSnapshot, error)
+	CreateIPAMPool(ctx context.Context, p ovs.IPAMPool, generation string) error
+	IPAMPool(ctx context.Context, name string) (*ovs.IPAMPool, error)
+	DeleteIPAMPool(ctx context.Context, name string) error
+	IPAMUsed(pool, block string) []netip.Addr
+	IPAMClaim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
+	IPAMRelease(ctx context.Context, pool, block string, a netip.Addr) error
+}
+
+// Address spaces: both are kept in the one Northbound database, so pools
+// of either are shared by every host of the OVN deployment.
+const (
+	LocalSpace  = "ovnlocal"
+	GlobalSpace = "ovnglobal"
+)
+
+// DefaultPools is where pools come from when a network names no subnet.
+type DefaultPools struct {
+	Base netip.Prefix
+	Size int
+}
+
+// Config holds the manager's settings.
+type Config struct {
+	IPv4Default DefaultPools
+	IPv6Default DefaultPools
+	Log         logrus.FieldLogger
+}
+
+// Defaults: IPv4 pools are /24s of 10.128.0.0/9; IPv6 pools /64s of a
+// fixed ULA /40 (operators with several OVN deployments should pick their
+// own random ULA, as RFC 4193 asks).
+var (
+	DefaultIPv4Pools = DefaultPools{Base: netip.MustParsePrefix("10.128.0.0/9"), Size: 24}
+	DefaultIPv6Pools = DefaultPools{Base: netip.MustParsePrefix("fd6f:766e:6400::/40"), Size: 64}
+)
+
+// Manager serves Docker's IpamDriver calls.
+type Manager struct {
+	store Store
+	cfg   Config
+
+	createMu sync.Mutex // serialises pool creation in this daemon
+
+	mu      sync.Mutex
+	pools   map[string]*sync.Mutex // serialises dynamic claims of one pool in this daemon
+	cursors map[string]netip.Addr  // our last dynamic claim: the cache may not show it yet
+}
+
+// NewManager returns a Manager on store.
+func NewManager(store Store, cfg Config) *Manager {
+	if cfg.Log == nil {
+		cfg.Log = logrus.StandardLogger()
+	}
+	if !cfg.IPv4Default.Base.IsValid() {
+		cfg.IPv4Default = DefaultIPv4Pools
+	}
+	if !cfg.IPv6Default.Base.IsValid() {
+		cfg.IPv6Default = DefaultIPv6Pools
+	}
+	return &Manager{store: store, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{}}
+}
+
+// poolLock returns the mutex of one pool and remembers nothing else.
+func (m *Manager) poolLock(id string) *sync.Mutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	l := m.pools[id]
+	if l == nil {
+		l = &sync.Mutex{}
+		m.pools[id] = l
+	}
+	return l
+}
+
+func (m *Manager) cursor(id string) (netip.Addr, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	a, ok := m.cursors[id]
+	return a, ok
+}
+
+func (m *Manager) setCursor(id string, a netip.Addr) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if a.IsValid() {
+		m.cursors[id] = a
+	} else {
+		delete(m.cursors, id)
+	}
+}
+
+// PoolID is what Docker holds for a pool: "<space>/<subnet>".
+func PoolID(space string, subnet netip.Prefix) string { return space + "/" + subnet.String() }
+
+// ParsePoolID splits a PoolID.
+func ParsePoolID(id string) (space string, subnet netip.Prefix, err error) {
+	space, rest, ok := strings.Cut(id, "/")
+	if ok && (space == LocalSpace || space == GlobalSpace) {
+		if subnet, err = netip.ParsePrefix(rest); err == nil && subnet == subnet.Masked() {
+			return space, subnet, nil
+		}
+	}
+	return "", netip.Prefix{}, fmt.Errorf("%q is not a pool ID of the openvswitch IPAM driver", id)
+}
+
+// loadPool reads the pool behind a PoolID.
+func (m *Manager) loadPool(ctx context.Context, id string) (*ovs.IPAMPool, Pool, error) {
+	space, subnet, err := ParsePoolID(id)
+	if err != nil {
+		return nil, Pool{}, err
+	}
+	rec, err := m.store.IPAMPool(ctx, ovs.PoolRowName(space, subnet))
+	if errors.Is(err, ovs.ErrNotFound) {
+		return nil, Pool{}, fmt.Errorf("pool %s: %w", subnet, ErrUnknownPool)
+	}
+	if err != nil {
+		return nil, Pool{}, err
+	}
+	p, err := NewPool(rec.Subnet, rec.Range)
+	return rec, p, err
+}

@@ -1,0 +1,163 @@
+package ipam
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/ipam"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// maxStaleRetries bounds how often pool creation starts over because
+// another daemon created a pool meanwhile.
+const maxStaleRetries = 20
+
+// backoff waits a little, more each attempt, with jitter so two daemons
+// that collided do not collide again.
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(d):
+		return nil
+	}
+}
+
+// Capabilities: the driver needs neither MACs nor replayed requests, since
+// its state survives restarts in the Northbound database.
+func (m *Manager) Capabilities() *ipam.CapabilitiesResponse {
+	return &ipam.CapabilitiesResponse{}
+}
+
+// AddressSpaces names the local and global default spaces.
+func (m *Manager) AddressSpaces() *ipam.AddressSpacesResponse {
+	return &ipam.AddressSpacesResponse{LocalDefaultAddressSpace: LocalSpace, GlobalDefaultAddressSpace: GlobalSpace}
+}
+
+// poolRequest is a validated RequestPool.
+type poolRequest struct {
+	space  string
+	subnet netip.Prefix // invalid: pick one
+	rng    netip.Prefix
+	v6     bool
+}
+
+func parsePoolRequest(req *ipam.RequestPoolRequest) (poolRequest, error) {
+	r := poolRequest{space: req.AddressSpace, v6: req.V6}
+	if r.space == "" {
+		r.space = LocalSpace
+	}
+	if r.space != LocalSpace && r.space != GlobalSpace {
+		return r, fmt.Errorf("unknown address space %q (the openvswitch IPAM driver has %s and %s)", req.AddressSpace, LocalSpace, GlobalSpace)
+	}
+	for k := range req.Options {
+		return r, fmt.Errorf("unknown IPAM option %q for the openvswitch IPAM driver (it takes none)", k)
+	}
+	family := map[bool]string{false: "IPv4", true: "IPv6"}[r.v6]
+	if req.Pool != "" {
+		p, err := netip.ParsePrefix(req.Pool)
+		if err != nil || p.Addr().Is6() != r.v6 || p.Addr().Is4In6() {
+			return r, fmt.Errorf("%q is not a valid %s subnet", req.Pool, family)
+		}
+		r.subnet = p.Masked()
+	}
+	if req.SubPool != "" {
+		p, err := netip.ParsePrefix(req.SubPool)
+		if err != nil || !r.subnet.IsValid() {
+			return r, fmt.Errorf("%q is not a valid --ip-range, or it comes without --subnet", req.SubPool)
+		}
+		if _, err := NewPool(r.subnet, p); err != nil {
+			return r, fmt.Errorf("--ip-range %s: %v", req.SubPool, err)
+		}
+		r.rng = p.Masked()
+	}
+	return r, nil
+}
+
+// RequestPool allocates a pool: the subnet asked for, refused if it
+// overlaps a pool of the same space, or else a free one from the defaults.
+func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest) (*ipam.RequestPoolResponse, error) {
+	r, err := parsePoolRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	// One creation at a time in this daemon; other daemons may still race
+	// us, and then the generation check sends one of us round again.
+	m.createMu.Lock()
+	defer m.createMu.Unlock()
+	for attempt := 0; attempt < maxStaleRetries; attempt++ {
+		if attempt > 0 {
+			if err := backoff(ctx, attempt); err != nil {
+				return nil, err
+			}
+		}
+		snap, err := m.store.IPAMSnapshot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		subnet, err := m.choose(r, snap)
+		if err != nil {
+			return nil, err
+		}
+		rec := ovs.IPAMPool{Name: ovs.PoolRowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng}
+		err = m.store.CreateIPAMPool(ctx, rec, snap.Generation)
+		if errors.Is(err, ovs.ErrStale) {
+			continue
+		}
+		if errors.Is(err, ovs.ErrConflict) {
+			return nil, fmt.Errorf("pool %s is already allocated in address space %s", subnet, r.space)
+		}
+		if err != nil {
+			return nil, err
+		}
+		m.cfg.Log.WithFields(map[string]any{"pool": PoolID(r.space, subnet), "range": r.rng}).Info("pool allocated")
+		return &ipam.RequestPoolResponse{PoolID: PoolID(r.space, subnet), Pool: subnet.String(), Data: map[string]string{}}, nil
+	}
+	return nil, errors.New("pools kept changing while this one was being allocated; try again")
+}
+
+// choose checks the asked-for subnet, or picks a free default one.
+func (m *Manager) choose(r poolRequest, snap *ovs.IPAMSnapshot) (netip.Prefix, error) {
+	if r.subnet.IsValid() {
+		for _, p := range snap.Pools {
+			if p.Space == r.space && p.Subnet.Overlaps(r.subnet) {
+				return netip.Prefix{}, fmt.Errorf("pool %s overlaps pool %s, already allocated in address space %s: %w",
+					r.subnet, p.Subnet, r.space, ErrOverlap)
+			}
+		}
+		return r.subnet, nil
+	}
+	def := m.cfg.IPv4Default
+	if r.v6 {
+		def = m.cfg.IPv6Default
+	}
+	taken := append([]netip.Prefix{}, snap.SwitchSubnets...)
+	for _, p := range snap.Pools {
+		taken = append(taken, p.Subnet)
+	}
+	subnet, err := PickFree(def.Base, def.Size, taken)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("no free /%d pool left in the default range %s: give a --subnet: %w", def.Size, def.Base, err)
+	}
+	return subnet, nil
+}
+
+// ReleasePool deletes a pool and its claims; an unknown pool is success.
+func (m *Manager) ReleasePool(ctx context.Context, req *ipam.ReleasePoolRequest) error {
+	space, subnet, err := ParsePoolID(req.PoolID)
+	if err != nil {
+		return err
+	}
+	if err := m.store.DeleteIPAMPool(ctx, ovs.PoolRowName(space, subnet)); err != nil {
+		return err
+	}
+	m.setCursor(req.PoolID, netip.Addr{})
+	m.cfg.Log.WithField("pool", req.PoolID).Info("pool released")
+	return nil
+}
