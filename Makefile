@@ -46,6 +46,7 @@ e2e:
 # docker runs. Results go in docs/benchmarks.md.
 bench: build env demo-stop
 	$(GO) test -run '^$$' -bench . -benchtime 200x -count 5 ./test/bench/
+	$(GO) test -run '^$$' -bench ClaimRelease -benchtime 2000x -count 5 ./ipam/
 	test/bench/docker-run.sh 30
 
 generate:

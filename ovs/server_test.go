@@ -16,6 +16,8 @@ type testServer struct{ *ovsdbtest.Server }
 
 func startServer(t *testing.T) *testServer { return &testServer{ovsdbtest.Start(t)} }
 
+func startTB(t testing.TB) *ovsdbtest.Server { return ovsdbtest.Start(t) }
+
 func (s *testServer) endpoint() string         { return s.Endpoint() }
 func (s *testServer) nbctl(a ...string) string { return s.Nbctl(a...) }
 func (s *testServer) vsctl(a ...string) string { return s.Vsctl(a...) }
@@ -31,7 +33,9 @@ func quietLog() logrus.FieldLogger {
 	return l
 }
 
-func (s *testServer) nb(t *testing.T) *NB {
+func (s *testServer) nb(t *testing.T) *NB { return s.nbTB(t) }
+
+func (s *testServer) nbTB(t testing.TB) *NB {
 	t.Helper()
 	nb, err := NewNB(ConnConfig{Endpoints: []string{s.endpoint()}, LeaderOnly: true, Log: quietLog()})
 	if err != nil {

@@ -136,12 +136,12 @@ func TestIPAMRecreateAfterRemove(t *testing.T) {
 	}
 }
 
-// The plugin restarts between two containers: the first keeps its address
-// and connectivity, the second gets a different address.
+// The plugin is killed (-9) between two containers: the first keeps its
+// address and connectivity, the second gets a different address.
 func TestIPAMDaemonRestart(t *testing.T) {
 	ipamNetwork(t, "ipam8", "--subnet=10.66.0.0/24")
 	run(t, "ipam8-a", "--net=ipam8")
-	plug.stop()
+	plug.kill()
 	if err := plug.start(); err != nil {
 		t.Fatal(err)
 	}

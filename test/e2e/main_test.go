@@ -116,6 +116,14 @@ func waitActive(socket string, limit time.Duration) error {
 	}
 }
 
+// kill stops the plugin the hard way: nothing it holds in memory survives.
+func (p *pluginProc) kill() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+}
+
 func (p *pluginProc) stop() {
 	if p.cmd == nil || p.cmd.Process == nil {
 		return
