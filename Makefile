@@ -4,7 +4,10 @@ BIN     := bin/ovn-docker
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 UNIT    := $(shell $(GO) list ./... | grep -v /test/)
 
-.PHONY: build env env-down demo demo-stop test check unit fuzz e2e bench generate clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: build env env-down demo demo-stop test check unit fuzz e2e bench generate clean plugin install uninstall
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ovn-docker
@@ -48,6 +51,24 @@ bench: build env demo-stop
 	$(GO) test -run '^$$' -bench . -benchtime 200x -count 5 ./test/bench/
 	$(GO) test -run '^$$' -bench ClaimRelease -benchtime 2000x -count 5 ./ipam/
 	test/bench/docker-run.sh 30
+
+# The managed plugin, created in the local engine as $(PLUGIN):latest.
+PLUGIN ?= openvswitch
+plugin: build
+	packaging/plugin.sh $(PLUGIN)
+
+# The host service: binary, systemd unit (before docker.service), settings.
+# Docker finds the socket in /run/docker/plugins by itself: no spec file.
+install: build
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/ovn-docker
+	install -d $(DESTDIR)/etc/systemd/system
+	sed 's|@BINDIR@|$(PREFIX)/bin|' packaging/ovn-docker.service > $(DESTDIR)/etc/systemd/system/ovn-docker.service
+	test -e $(DESTDIR)/etc/default/ovn-docker || install -D -m 0644 packaging/ovn-docker.default $(DESTDIR)/etc/default/ovn-docker
+	@if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then systemctl daemon-reload; \
+	  echo "installed; start it with: systemctl enable --now ovn-docker"; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/ovn-docker $(DESTDIR)/etc/systemd/system/ovn-docker.service
 
 generate:
 	$(GO) generate ./ovs/...

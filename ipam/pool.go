@@ -105,3 +105,21 @@ func lastOf(p netip.Prefix) netip.Addr {
 	host := uint(p.Addr().BitLen() - p.Bits())
 	return fromAddr(p.Addr()).addU(ones(host)).toAddr(p.Addr())
 }
+
+// Capacity says how many addresses the pool can hand out, in words fit for
+// display ("254", "2^64"): IPv6 pools are far too large for an integer.
+func (p Pool) Capacity() string {
+	host := p.hostBits()
+	if host > 62 {
+		return fmt.Sprintf("2^%d", host)
+	}
+	n := uint64(1) << host
+	switch {
+	case host <= 1:
+	case p.Subnet.Addr().Is4():
+		n -= 2 // network and broadcast
+	default:
+		n-- // subnet-router anycast
+	}
+	return fmt.Sprint(n)
+}

@@ -153,6 +153,17 @@ func (c *conn) setErr(err error) {
 	c.mu.Unlock()
 }
 
+// unavailableError reads as one sentence for the docker CLI and matches
+// ErrUnavailable.
+type unavailableError struct {
+	msg   string
+	cause error
+}
+
+func (e *unavailableError) Error() string        { return e.msg }
+func (e *unavailableError) Unwrap() error        { return e.cause }
+func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
+
 // unavailable builds the error callers see when the database cannot be used.
 func (c *conn) unavailable(cause error) error {
 	c.mu.Lock()
@@ -161,8 +172,8 @@ func (c *conn) unavailable(cause error) error {
 	if last != nil && (cause == nil || errors.Is(cause, context.DeadlineExceeded)) {
 		cause = last
 	}
-	return fmt.Errorf("%w: cannot reach the %s at %s: %v", ErrUnavailable, c.name,
-		strings.Join(c.cfg.Endpoints, ","), cause)
+	return &unavailableError{cause: cause, msg: fmt.Sprintf("cannot reach the %s at %s: %v", c.name,
+		strings.Join(c.cfg.Endpoints, ","), cause)}
 }
 
 // waitReady blocks until the first connection is made or ctx ends.

@@ -82,10 +82,14 @@ func (o *OVS) Interface(ctx context.Context, name string) (*Iface, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ifaceFromRow(row), nil
+}
+
+func ifaceFromRow(row *vswitchd.Interface) *Iface {
 	return &Iface{
 		Name: row.Name, LogicalPort: row.ExternalIDs["iface-id"], MAC: row.ExternalIDs["attached-mac"],
 		EndpointID: row.ExternalIDs[EndpointIDKey], Installed: row.ExternalIDs["ovn-installed"] == "true",
-	}, nil
+	}
 }
 
 // DeleteInterface removes the driver-owned OVS port named name from

@@ -222,3 +222,61 @@ func TestListenReplacesStaleSocketOnly(t *testing.T) {
 	}
 	l2.Close()
 }
+
+// One debug line per call with its IDs and duration; failures are warnings
+// carrying the IDs too.
+func TestOneLogLinePerCall(t *testing.T) {
+	dir := t.TempDir()
+	sock := filepath.Join(dir, "p.sock")
+	l, err := Listen(sock, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	var buf safeBuffer
+	log := logrus.New()
+	log.SetOutput(&buf)
+	log.SetLevel(logrus.DebugLevel)
+	log.SetFormatter(&logrus.JSONFormatter{})
+	r := &recorder{}
+	go New(r, &fakeIPAM{}, Config{Log: log}).Serve(l)
+	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	post(t, c, "/NetworkDriver.Leave", fixtureBytes(t, "NetworkDriver.Leave.json"))
+	r.err = errors.New("boom")
+	post(t, c, "/NetworkDriver.DeleteEndpoint", fixtureBytes(t, "NetworkDriver.DeleteEndpoint.json"))
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines:\n%s", len(lines), buf.String())
+	}
+	for i, want := range []map[string]string{
+		{"level": "debug", "call": "/NetworkDriver.Leave"},
+		{"level": "warning", "call": "/NetworkDriver.DeleteEndpoint", "error": "boom"},
+	} {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(lines[i]), &m); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range want {
+			if m[k] != v {
+				t.Errorf("line %d: %s = %v, want %s", i, k, m[k], v)
+			}
+		}
+		if m["EndpointID"] != "0ba3fc4a3da1f9f453340558f9df4e94f84ab7c24c691aa961ef7388c4b2c9bd" || m["took"] == nil {
+			t.Errorf("line %d lacks the endpoint ID or the duration: %v", i, m)
+		}
+	}
+}
+
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -18,7 +18,6 @@ import (
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ipam"
-	"github.com/ovn-docker/ovn-docker/ovs"
 	"github.com/ovn-docker/ovn-docker/plugin"
 )
 
@@ -29,6 +28,7 @@ const usage = `ovn-docker: Docker networks on OVN.
 
 Usage:
   ovn-docker serve [flags]   run the network and IPAM plugin (see serve --help)
+  ovn-docker status [flags]  show networks, this host's endpoints and IPAM usage (--json for machines)
   ovn-docker version         print the version
 `
 
@@ -42,6 +42,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		return serve(args[1:], stderr)
+	case "status":
+		return runStatus(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0
@@ -97,6 +99,9 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	defer os.Remove(cfg.Socket)
 	defer l.Close()
 	log.WithField("socket", cfg.Socket).Info("listening")
+	if err := notifyReady(); err != nil {
+		log.WithError(err).Warn("systemd was not told the plugin is ready")
+	}
 
 	d, im, closeAll, err := wire(ctx, cfg, log)
 	if err != nil {
@@ -117,24 +122,14 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 
 // wire connects the handles the driver needs.
 func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, *ipam.Manager, func(), error) {
-	nbCfg := ovs.ConnConfig{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
-	if cfg.usesSSL() {
-		t, err := ovs.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		nbCfg.TLS = t
-	}
-	nb, err := ovs.NewNB(nbCfg)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{cfg.OVS}, Log: log})
+	nb, vs, err := connect(cfg.connConfig, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	links, err := hostnet.New()
 	if err != nil {
+		nb.Close()
+		vs.Close()
 		return nil, nil, nil, err
 	}
 	nb.Run(ctx)

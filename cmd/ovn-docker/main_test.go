@@ -66,10 +66,17 @@ func TestHelpNamesEveryEnvironmentVariable(t *testing.T) {
 	}
 }
 
-// With OVN and OVS unreachable the socket still answers at once, and calls
-// fail with a sentence naming the database, after --ovn-timeout.
+// With OVN and OVS unreachable the socket still answers at once (and
+// systemd is told so), and calls fail with a sentence naming the database,
+// after --ovn-timeout.
 func TestServesBeforeOVNIsReachable(t *testing.T) {
 	dir := t.TempDir()
+	notify, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: filepath.Join(dir, "notify"), Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer notify.Close()
+	t.Setenv("NOTIFY_SOCKET", filepath.Join(dir, "notify"))
 	sock := filepath.Join(dir, "openvswitch.sock")
 	cfg, err := parseServeFlags([]string{"--socket", sock, "--nb", "unix:" + dir + "/nb.sock",
 		"--ovs", "unix:" + dir + "/db.sock", "--ovn-timeout", "300ms"}, noEnv, io.Discard)
@@ -110,5 +117,10 @@ func TestServesBeforeOVNIsReachable(t *testing.T) {
 	}
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o660 {
 		t.Fatalf("socket mode: %v %v", fi, err)
+	}
+	buf := make([]byte, 64)
+	notify.SetReadDeadline(time.Now().Add(time.Second))
+	if n, err := notify.Read(buf); err != nil || string(buf[:n]) != "READY=1" {
+		t.Fatalf("systemd notification: %q %v", buf[:n], err)
 	}
 }

@@ -44,7 +44,11 @@ func vsctl(t *testing.T, args ...string) string {
 func createNetwork(t *testing.T, name string, args ...string) string {
 	t.Helper()
 	sh("docker", "network", "rm", name)
-	id := docker(t, append([]string{"network", "create", "-d", "openvswitch"}, append(args, name)...)...)
+	driver := []string{"-d", "openvswitch"}
+	if len(args) > 1 && args[0] == "-d" {
+		driver, args = args[:2], args[2:]
+	}
+	id := docker(t, append(append([]string{"network", "create"}, driver...), append(args, name)...)...)
 	t.Cleanup(func() { sh("docker", "network", "rm", name) })
 	return id
 }

@@ -32,7 +32,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	bin := filepath.Join(dir, "ovn-docker")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/ovn-docker").CombinedOutput(); err != nil {
+	// Static, like make build: the managed plugin's rootfs has no libc.
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/ovn-docker")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: build: %v\n%s", err, out)
 		os.Exit(1)
 	}

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/status"
+)
+
+// statusConfig is everything `ovn-docker status` is told.
+type statusConfig struct {
+	connConfig
+	JSON    bool
+	Timeout time.Duration
+}
+
+func parseStatusFlags(args []string, env func(string) string, out io.Writer) (statusConfig, error) {
+	f := newFlags("ovn-docker status", env, out)
+	var c statusConfig
+	var nb string
+	f.conn(&c.connConfig, &nb)
+	f.fs.BoolVar(&c.JSON, "json", false, "print JSON for machines")
+	f.fs.DurationVar(&c.Timeout, "timeout", 3*time.Second, "how long to wait for each database")
+	if err := f.parse(args); err != nil {
+		return c, err
+	}
+	return c, c.connConfig.finish(nb)
+}
+
+// runStatus prints the report; exit status 1 when a database did not answer.
+func runStatus(args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseStatusFlags(args, os.Getenv, stderr)
+	if errors.Is(err, flagHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ovn-docker status: %v\n", err)
+		return 2
+	}
+	r, err := collect(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "ovn-docker status: %v\n", err)
+		return 2
+	}
+	if cfg.JSON {
+		err = r.JSON(stdout)
+	} else {
+		err = r.Text(stdout)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ovn-docker status: %v\n", err)
+		return 2
+	}
+	if r.OVN.Error != "" || r.Host.OVS.Error != "" {
+		return 1
+	}
+	return 0
+}
+
+func collect(cfg statusConfig) (*status.Report, error) {
+	log := logrus.New()
+	log.SetOutput(io.Discard)
+	nb, vs, err := connect(cfg.connConfig, log)
+	if err != nil {
+		return nil, err
+	}
+	defer nb.Close()
+	defer vs.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nb.Run(ctx)
+	vs.Run(ctx)
+	return status.Collect(ctx, nb, vs, status.Options{Bridge: cfg.Bridge, NBRemote: strings.Join(cfg.NB, ","),
+		OVSRemote: cfg.OVS, Timeout: cfg.Timeout}), nil
+}
+
+// connect makes (but does not run) the two database clients.
+func connect(cfg connConfig, log logrus.FieldLogger) (*ovs.NB, *ovs.OVS, error) {
+	nbCfg := ovs.ConnConfig{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
+	if cfg.usesSSL() {
+		t, err := ovs.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
+		if err != nil {
+			return nil, nil, err
+		}
+		nbCfg.TLS = t
+	}
+	nb, err := ovs.NewNB(nbCfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{cfg.OVS}, Log: log})
+	if err != nil {
+		nb.Close()
+		return nil, nil, err
+	}
+	return nb, vs, nil
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the managed plugin (rootfs from the Dockerfile + plugin.json) and
+# creates it in the local engine: packaging/plugin.sh [NAME]   (make plugin)
+# Then: docker plugin enable NAME, and use -d NAME:latest.
+# BIN names the binary to package (default bin/ovn-docker).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NAME=${1:-openvswitch}
+BIN=${BIN:-bin/ovn-docker}
+[ -x "$BIN" ] || { echo "$BIN missing: run make build" >&2; exit 1; }
+
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+mkdir -p "$dir/context/bin"
+cp Dockerfile "$dir/context/"
+cp "$BIN" "$dir/context/bin/ovn-docker"
+# The legacy builder needs no buildx plugin and no registry for FROM scratch.
+DOCKER_BUILDKIT=0 docker build -q -t ovn-docker-plugin-rootfs:build "$dir/context" >/dev/null
+cid=$(docker create ovn-docker-plugin-rootfs:build)
+mkdir -p "$dir/rootfs"
+docker export "$cid" | tar -C "$dir/rootfs" -x
+docker rm "$cid" >/dev/null
+docker rmi ovn-docker-plugin-rootfs:build >/dev/null
+cp plugin.json "$dir/config.json"
+
+if docker plugin inspect "$NAME" >/dev/null 2>&1; then
+  docker plugin disable -f "$NAME" >/dev/null 2>&1 || true
+  docker plugin rm -f "$NAME" >/dev/null
+fi
+docker plugin create "$NAME" "$dir" >/dev/null
+echo "plugin $NAME:latest created; enable it with: docker plugin enable $NAME"

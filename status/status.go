@@ -1,0 +1,224 @@
+// Package status gathers the operator's view of one host and the OVN it
+// talks to: driver-owned networks, this host's endpoints with their OVS
+// side, and IPAM usage. It only reads.
+package status
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/ipam"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+// Report is what `ovn-docker status` prints.
+type Report struct {
+	Host            Host       `json:"host"`
+	OVN             Database   `json:"ovn"`
+	Networks        []Network  `json:"networks"`
+	Endpoints       []Endpoint `json:"endpoints"`        // bound to this host
+	RemoteEndpoints int        `json:"remote_endpoints"` // on other hosts
+	// Interfaces lists driver-owned OVS interfaces with no logical port:
+	// leftovers a crash can leave, which reconciliation removes.
+	Interfaces []string `json:"orphan_interfaces"`
+	Pools      []Pool   `json:"pools"`
+}
+
+// Database says whether a database answered.
+type Database struct {
+	Remote string `json:"remote"`
+	Error  string `json:"error,omitempty"`
+}
+
+// Host describes this chassis.
+type Host struct {
+	SystemID     string   `json:"system_id"`
+	Bridge       string   `json:"bridge"`
+	DatapathType string   `json:"datapath_type"`
+	OVS          Database `json:"ovs"`
+}
+
+// Network is one Docker network on OVN.
+type Network struct {
+	ID       string   `json:"network_id"`
+	Switch   string   `json:"logical_switch"`
+	Subnets  []string `json:"subnets"`
+	MTU      int      `json:"mtu"`
+	Internal bool     `json:"internal"`
+	Ports    int      `json:"ports"`
+}
+
+// Endpoint is one endpoint on this host.
+type Endpoint struct {
+	ID           string   `json:"endpoint_id"`
+	NetworkID    string   `json:"network_id"`
+	LogicalPort  string   `json:"logical_port"`
+	IPs          []string `json:"ips"`
+	MAC          string   `json:"mac"`
+	Interface    string   `json:"ovs_interface"` // empty when not joined
+	OVNInstalled bool     `json:"ovn_installed"`
+	Up           bool     `json:"up"`
+}
+
+// Pool is one IPAM pool's usage.
+type Pool struct {
+	ID       string `json:"pool_id"`
+	Range    string `json:"range,omitempty"`
+	Claimed  int    `json:"claimed"`
+	Capacity string `json:"capacity"`
+}
+
+// NB is what status reads from the Northbound database.
+type NB interface {
+	Switches(ctx context.Context) ([]*ovs.Switch, error)
+	Ports(ctx context.Context) ([]*ovs.Port, error)
+	IPAMSnapshot(ctx context.Context) (*ovs.IPAMSnapshot, error)
+	IPAMClaims(ctx context.Context) (map[string]int, error)
+}
+
+// OVS is what status reads from this host's Open_vSwitch database.
+type OVS interface {
+	SystemID(ctx context.Context) (string, error)
+	Bridge(ctx context.Context, name string) (*ovs.Bridge, error)
+	Interfaces(ctx context.Context) ([]*ovs.Iface, error)
+}
+
+// Options say what to report on.
+type Options struct {
+	Bridge    string
+	NBRemote  string
+	OVSRemote string
+	// Timeout bounds the reads of each database separately, so one being
+	// down does not starve the other's part of the report.
+	Timeout time.Duration
+}
+
+// Collect builds the report; an unreachable database is recorded in it,
+// and what the other database says is still reported.
+func Collect(ctx context.Context, nb NB, o OVS, opt Options) *Report {
+	r := &Report{Host: Host{Bridge: opt.Bridge, OVS: Database{Remote: opt.OVSRemote}}, OVN: Database{Remote: opt.NBRemote}}
+	octx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	ifaces := r.collectOVS(octx, o)
+	cancel()
+	nctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+	defer cancel()
+	r.collectNB(nctx, nb, ifaces)
+	return r
+}
+
+func (r *Report) collectOVS(ctx context.Context, o OVS) map[string]*ovs.Iface {
+	fail := func(err error) map[string]*ovs.Iface { r.Host.OVS.Error = err.Error(); return nil }
+	id, err := o.SystemID(ctx)
+	if err != nil && !errors.Is(err, ovs.ErrNotFound) {
+		return fail(err)
+	}
+	r.Host.SystemID = id
+	if br, err := o.Bridge(ctx, r.Host.Bridge); err == nil {
+		r.Host.DatapathType = br.DatapathType
+		if r.Host.DatapathType == "" {
+			r.Host.DatapathType = "system"
+		}
+	} else if !errors.Is(err, ovs.ErrNotFound) {
+		return fail(err)
+	}
+	list, err := o.Interfaces(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	ifaces := map[string]*ovs.Iface{}
+	for _, i := range list {
+		ifaces[i.LogicalPort] = i
+	}
+	return ifaces
+}
+
+func (r *Report) collectNB(ctx context.Context, nb NB, ifaces map[string]*ovs.Iface) {
+	switches, err := nb.Switches(ctx)
+	if err != nil {
+		r.OVN.Error = err.Error()
+		return
+	}
+	for _, s := range switches {
+		r.Networks = append(r.Networks, Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,
+			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports})
+	}
+	sort.Slice(r.Networks, func(i, j int) bool { return r.Networks[i].ID < r.Networks[j].ID })
+	ports, err := nb.Ports(ctx)
+	if err != nil {
+		r.OVN.Error = err.Error()
+		return
+	}
+	r.addEndpoints(ports, ifaces)
+	if err := r.addPools(ctx, nb); err != nil {
+		r.OVN.Error = err.Error()
+	}
+}
+
+func (r *Report) addEndpoints(ports []*ovs.Port, ifaces map[string]*ovs.Iface) {
+	known := map[string]bool{}
+	for _, p := range ports {
+		known[p.Name] = true
+		if r.Host.SystemID == "" || p.Chassis != r.Host.SystemID {
+			r.RemoteEndpoints++
+			continue
+		}
+		e := Endpoint{ID: p.EndpointID, NetworkID: p.NetworkID, LogicalPort: p.Name, IPs: p.IPs, MAC: p.MAC, Up: p.Up}
+		if i := ifaces[p.Name]; i != nil {
+			e.Interface, e.OVNInstalled = i.Name, i.Installed
+		}
+		r.Endpoints = append(r.Endpoints, e)
+	}
+	sort.Slice(r.Endpoints, func(i, j int) bool { return r.Endpoints[i].ID < r.Endpoints[j].ID })
+	for lp, i := range ifaces {
+		if !known[lp] {
+			r.Interfaces = append(r.Interfaces, i.Name)
+		}
+	}
+	sort.Strings(r.Interfaces)
+}
+
+func (r *Report) addPools(ctx context.Context, nb NB) error {
+	snap, err := nb.IPAMSnapshot(ctx)
+	if err != nil {
+		return err
+	}
+	claims, err := nb.IPAMClaims(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range snap.Pools {
+		pool, err := ipam.NewPool(p.Subnet, p.Range)
+		if err != nil {
+			continue
+		}
+		e := Pool{ID: ipam.PoolID(p.Space, p.Subnet), Claimed: claims[p.Name], Capacity: pool.Capacity()}
+		if p.Range.IsValid() {
+			e.Range = p.Range.String()
+		}
+		r.Pools = append(r.Pools, e)
+	}
+	sort.Slice(r.Pools, func(i, j int) bool { return poolLess(r.Pools[i].ID, r.Pools[j].ID) })
+	return nil
+}
+
+// poolLess orders pools by space, then address.
+func poolLess(a, b string) bool {
+	sa, pa, _ := strings.Cut(a, "/")
+	sb, pb, _ := strings.Cut(b, "/")
+	if sa != sb {
+		return sa < sb
+	}
+	x, errx := netip.ParsePrefix(pa)
+	y, erry := netip.ParsePrefix(pb)
+	if errx != nil || erry != nil {
+		return a < b
+	}
+	if c := x.Addr().Compare(y.Addr()); c != 0 {
+		return c < 0
+	}
+	return x.Bits() < y.Bits()
+}

@@ -1,0 +1,148 @@
+package status
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/ipam"
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+	ipamd "github.com/ovn-docker/ovn-docker/ipam"
+	"github.com/ovn-docker/ovn-docker/ovs"
+)
+
+const (
+	netA = "aaaaaaaaaaaa1111111111111111111111111111111111111111111111111111"
+	ep1  = "e1e1e1e1e1e1000000000000000000000000000000000000000000000000000"
+	ep2  = "e2e2e2e2e2e2000000000000000000000000000000000000000000000000000"
+)
+
+func quiet() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(io.Discard)
+	return l
+}
+
+func clients(t *testing.T, nbRemote, ovsRemote string) (*ovs.NB, *ovs.OVS) {
+	nb, err := ovs.NewNB(ovs.ConnConfig{Endpoints: []string{nbRemote}, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{ovsRemote}, Log: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(func() { cancel(); nb.Close(); vs.Close() })
+	nb.Run(ctx)
+	vs.Run(ctx)
+	return nb, vs
+}
+
+// known builds a known state with the driver's own calls.
+func known(t *testing.T) (*ovsdbtest.Server, *ovs.NB, *ovs.OVS) {
+	srv := ovsdbtest.Start(t)
+	srv.Vsctl("set", "open", ".", "external-ids:system-id=host1")
+	srv.Vsctl("add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev")
+	nb, vs := clients(t, srv.Endpoint(), srv.Endpoint())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	must := func(_ bool, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(nb.EnsureSwitch(ctx, ovs.Switch{Name: "docker-aaaaaaaaaaaa", NetworkID: netA, Subnets: []string{"10.77.0.0/24"}, MTU: 1442}))
+	for _, p := range []ovs.Port{
+		{Name: ep1, Switch: "docker-aaaaaaaaaaaa", NetworkID: netA, EndpointID: ep1, MAC: "02:00:00:00:00:01", IPs: []string{"10.77.0.2"}, Chassis: "host1"},
+		{Name: ep2, Switch: "docker-aaaaaaaaaaaa", NetworkID: netA, EndpointID: ep2, MAC: "02:00:00:00:00:02", IPs: []string{"10.77.0.3"}, Chassis: "host2"},
+	} {
+		must(nb.EnsurePort(ctx, p))
+	}
+	must(vs.EnsureInterface(ctx, "br-int", ovs.Iface{Name: "ovhe1e1e1e1e1e1", LogicalPort: ep1, MAC: "02:00:00:00:00:01", EndpointID: ep1}))
+	must(vs.EnsureInterface(ctx, "br-int", ovs.Iface{Name: "ovhdeaddeaddead", LogicalPort: "gone", EndpointID: "gone"}))
+	srv.Vsctl("set", "Interface", "ovhe1e1e1e1e1e1", "external_ids:ovn-installed=true")
+	m := ipamd.NewManager(nb, ipamd.Config{Log: quiet()})
+	pool, err := m.RequestPool(ctx, &ipam.RequestPoolRequest{AddressSpace: "ovnlocal", Pool: "10.77.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := m.RequestAddress(ctx, &ipam.RequestAddressRequest{PoolID: pool.PoolID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := m.RequestPool(ctx, &ipam.RequestPoolRequest{AddressSpace: "ovnlocal", Pool: "fd00::/64", SubPool: "fd00::/80", V6: true}); err != nil {
+		t.Fatal(err)
+	}
+	return srv, nb, vs
+}
+
+const golden = `HOST
+  chassis (system-id)      host1
+  bridge                   br-int (netdev datapath)
+  local OVS database       ok unix:SOCK
+  OVN northbound database  ok unix:SOCK
+
+NETWORKS (1)
+  NETWORK       LOGICAL SWITCH       SUBNETS       MTU   PORTS
+  aaaaaaaaaaaa  docker-aaaaaaaaaaaa  10.77.0.0/24  1442  2
+
+ENDPOINTS ON THIS HOST (1; 1 on other hosts)
+  ENDPOINT      NETWORK       IP         MAC                OVS INTERFACE    OVN-INSTALLED  UP
+  e1e1e1e1e1e1  aaaaaaaaaaaa  10.77.0.2  02:00:00:00:00:01  ovhe1e1e1e1e1e1  yes            no
+
+ORPHAN OVS INTERFACES (no logical port): ovhdeaddeaddead
+
+IPAM POOLS (2)
+  POOL                   RANGE      CLAIMED  OF
+  ovnlocal/10.77.0.0/24  -          3        254
+  ovnlocal/fd00::/64     fd00::/80  0        2^64
+`
+
+func TestReportOfAKnownState(t *testing.T) {
+	srv, nb, vs := known(t)
+	// Interfaces set by another client reach the server at once; reads are
+	// from the server, so no waiting is needed.
+	r := Collect(context.Background(), nb, vs, Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second})
+	var out bytes.Buffer
+	if err := r.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.ReplaceAll(out.String(), srv.Sock, "SOCK")
+	if got != golden {
+		t.Fatalf("status output differs.\n--- got\n%s\n--- want\n%s", got, golden)
+	}
+	var js bytes.Buffer
+	if err := r.JSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil || back.Endpoints[0].ID != ep1 || back.Pools[0].Claimed != 3 ||
+		!back.Endpoints[0].OVNInstalled || back.Interfaces[0] != "ovhdeaddeaddead" {
+		t.Fatalf("JSON round trip: %+v %v\n%s", back, err, js.String())
+	}
+}
+
+func TestReportWithOVNUnreachable(t *testing.T) {
+	srv := ovsdbtest.Start(t)
+	srv.Vsctl("set", "open", ".", "external-ids:system-id=host1")
+	bogus := "unix:" + t.TempDir() + "/nb.sock"
+	nb, vs := clients(t, bogus, srv.Endpoint())
+	r := Collect(context.Background(), nb, vs, Options{Bridge: "br-int", NBRemote: bogus, OVSRemote: srv.Endpoint(), Timeout: 300 * time.Millisecond})
+	if !strings.Contains(r.OVN.Error, "cannot reach the OVN northbound database at "+bogus) || r.Host.SystemID != "host1" || r.Host.OVS.Error != "" {
+		t.Fatalf("report %+v", r)
+	}
+	var out bytes.Buffer
+	r.Text(&out)
+	if !strings.Contains(out.String(), "OVN northbound database  UNREACHABLE: cannot reach") || !strings.Contains(out.String(), "br-int (not found)") {
+		t.Fatalf("text:\n%s", out.String())
+	}
+}
