@@ -7,7 +7,7 @@ UNIT    := $(shell $(GO) list ./... | grep -v /test/)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build env env-down demo demo-stop test check unit fuzz e2e bench generate clean plugin install uninstall
+.PHONY: build env env-down demo demo-stop test test-faults check unit fuzz e2e bench generate clean plugin install uninstall
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ovn-docker
@@ -36,14 +36,21 @@ unit:
 	$(GO) test -race -count=1 $(UNIT)
 
 # A short run of each fuzz target; go test runs their corpora every time.
-FUZZTIME ?= 10s
+FUZZTIME ?= 8s
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseNetwork$$' -fuzztime $(FUZZTIME) ./driver/
 	$(GO) test -run '^$$' -fuzz '^FuzzParseEndpoint$$' -fuzztime $(FUZZTIME) ./driver/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime $(FUZZTIME) ./plugin/
+	$(GO) test -run '^$$' -fuzz '^FuzzParsePoolRequest$$' -fuzztime $(FUZZTIME) ./ipam/
+	$(GO) test -run '^$$' -fuzz '^FuzzPoolID$$' -fuzztime $(FUZZTIME) ./ipam/
 
 e2e:
 	$(GO) test -count=1 -timeout 15m -v ./test/e2e/
+
+# Only the fault tests (plugin killed, dockerd restarted, NB down, frozen or
+# losing its Raft leader, concurrency); make test runs them too.
+test-faults: build env demo-stop
+	$(GO) test -count=1 -timeout 10m -v -run 'Fault|Concurrent' ./test/e2e/
 
 # Benchmarks: the RPC path against the Python driver's way, then whole
 # docker runs. Results go in docs/benchmarks.md.

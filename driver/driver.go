@@ -12,12 +12,15 @@ package driver
 
 import (
 	"context"
+	"os"
+	"syscall"
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/internal/grace"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -28,6 +31,8 @@ type NB interface {
 	DeleteSwitch(ctx context.Context, networkID string) (bool, error)
 	EnsurePort(ctx context.Context, p ovs.Port) (bool, error)
 	Port(ctx context.Context, name string) (*ovs.Port, error)
+	Ports(ctx context.Context) ([]*ovs.Port, error)
+	Switches(ctx context.Context) ([]*ovs.Switch, error)
 	DeletePort(ctx context.Context, name string) (bool, error)
 }
 
@@ -38,6 +43,7 @@ type OVS interface {
 	Bridge(ctx context.Context, name string) (*ovs.Bridge, error)
 	EnsureInterface(ctx context.Context, bridge string, i ovs.Iface) (bool, error)
 	Interface(ctx context.Context, name string) (*ovs.Iface, error)
+	Interfaces(ctx context.Context) ([]*ovs.Iface, error)
 	DeleteInterface(ctx context.Context, name string) (bool, error)
 	WaitInstalled(ctx context.Context, name string, timeout time.Duration) error
 }
@@ -48,6 +54,7 @@ type Links interface {
 	DeleteLink(name string) error
 	Retire(name string) error
 	DeleteRetired() error
+	Veths(prefix string) ([]hostnet.VethInfo, error)
 	UnderlayMTU(encapIP string) (int, error)
 }
 
@@ -57,17 +64,24 @@ type Config struct {
 	// ReadyTimeout bounds Join's wait for ovn-controller to install the
 	// port's flows; on expiry Join still succeeds and logs a warning.
 	ReadyTimeout time.Duration
-	Log          logrus.FieldLogger
+	// OrphanGrace is how long an endpoint's pieces on this host must look
+	// orphaned, pass after pass, before reconciliation removes them.
+	OrphanGrace time.Duration
+	// CrashAt names a point where the daemon kills itself (SIGKILL), for
+	// fault tests only (env OVN_DOCKER_CRASH_AT); empty in production.
+	CrashAt string
+	Log     logrus.FieldLogger
 }
 
 // Driver serves Docker's NetworkDriver calls.
 type Driver struct {
-	nb     NB
-	ovs    OVS
-	links  Links
-	cfg    Config
-	locks  *keyedMutex
-	reaper *reaper
+	nb      NB
+	ovs     OVS
+	links   Links
+	cfg     Config
+	locks   *keyedMutex
+	reaper  *reaper
+	orphans *grace.Tracker
 }
 
 // New returns a driver using the given handles.
@@ -78,8 +92,19 @@ func New(nb NB, o OVS, links Links, cfg Config) *Driver {
 	if cfg.Bridge == "" {
 		cfg.Bridge = "br-int"
 	}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = time.Minute
+	}
 	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex(),
-		reaper: newReaper(links, cfg.Log, reaperWindow)}
+		reaper: newReaper(links, cfg.Log, reaperWindow), orphans: grace.New(cfg.OrphanGrace)}
+}
+
+// crashPoint kills the daemon at a named point when a fault test asks for it.
+func (d *Driver) crashPoint(name string) {
+	if d.cfg.CrashAt == name {
+		d.cfg.Log.WithField("point", name).Warn("crashing on request (OVN_DOCKER_CRASH_AT)")
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+	}
 }
 
 // Close finishes background work (deleting retired veths) and stops it.

@@ -72,6 +72,28 @@ func (f *fakeNB) Port(_ context.Context, name string) (*ovs.Port, error) {
 	return &p, nil
 }
 
+func (f *fakeNB) Ports(context.Context) ([]*ovs.Port, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*ovs.Port
+	for _, p := range f.ports {
+		p := p
+		out = append(out, &p)
+	}
+	return out, nil
+}
+
+func (f *fakeNB) Switches(context.Context) ([]*ovs.Switch, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*ovs.Switch
+	for _, s := range f.switches {
+		s := s
+		out = append(out, &s)
+	}
+	return out, nil
+}
+
 func (f *fakeNB) DeletePort(_ context.Context, name string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -118,6 +140,17 @@ func (f *fakeOVS) Interface(_ context.Context, name string) (*ovs.Iface, error) 
 	return &i, nil
 }
 
+func (f *fakeOVS) Interfaces(context.Context) ([]*ovs.Iface, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []*ovs.Iface
+	for _, i := range f.ifaces {
+		i := i
+		out = append(out, &i)
+	}
+	return out, nil
+}
+
 func (f *fakeOVS) DeleteInterface(_ context.Context, name string) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -132,6 +165,19 @@ type fakeLinks struct {
 	mu      sync.Mutex
 	veths   map[string]hostnet.Veth
 	retired map[string]bool
+	moved   map[string]bool // peer moved into a container
+}
+
+func (f *fakeLinks) Veths(prefix string) ([]hostnet.VethInfo, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []hostnet.VethInfo
+	for name := range f.veths {
+		if strings.HasPrefix(name, prefix) {
+			out = append(out, hostnet.VethInfo{Name: name, PeerElsewhere: f.moved[name], Retired: f.retired[name]})
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeLinks) Retire(name string) error {
@@ -180,11 +226,11 @@ func newRig(t *testing.T) *rig {
 	r := &rig{
 		nb:    &fakeNB{switches: map[string]ovs.Switch{}, ports: map[string]ovs.Port{}},
 		ovs:   &fakeOVS{bridge: &ovs.Bridge{Name: "br-int", DatapathType: "netdev"}, ifaces: map[string]ovs.Iface{}},
-		links: &fakeLinks{veths: map[string]hostnet.Veth{}, retired: map[string]bool{}},
+		links: &fakeLinks{veths: map[string]hostnet.Veth{}, retired: map[string]bool{}, moved: map[string]bool{}},
 	}
 	log := logrus.New()
 	log.SetLevel(logrus.ErrorLevel)
-	r.d = New(r.nb, r.ovs, r.links, Config{Bridge: "br-int", ReadyTimeout: time.Second, Log: log})
+	r.d = New(r.nb, r.ovs, r.links, Config{Bridge: "br-int", ReadyTimeout: time.Second, OrphanGrace: time.Millisecond, Log: log})
 	t.Cleanup(r.d.Close)
 	return r
 }

@@ -38,6 +38,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	if err != nil {
 		return nil, fmt.Errorf("create logical port for endpoint %s: %w", shortID(cfg.EndpointID), networkNotFound(cfg.NetworkID, err))
 	}
+	d.crashPoint("create-endpoint")
 	resp := &network.CreateEndpointResponse{}
 	if !cfg.MACGiven {
 		resp.Interface = &network.EndpointInterface{MacAddress: cfg.MAC.String()}
@@ -78,6 +79,7 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, req *network.DeleteEndpoint
 	if err := d.detach(ctx, req.EndpointID); err != nil {
 		return err
 	}
+	d.crashPoint("delete-endpoint")
 	if _, err := d.nb.DeletePort(ctx, PortName(req.EndpointID)); err != nil {
 		return fmt.Errorf("delete logical port of endpoint %s: %w", shortID(req.EndpointID), err)
 	}

@@ -52,6 +52,7 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *netw
 	if err := d.plug(ctx, port, sw.MTU, br); err != nil {
 		return nil, err
 	}
+	d.crashPoint("join-ovs")
 	d.waitInstalled(ctx, req.EndpointID)
 	return &network.JoinResponse{
 		InterfaceName: network.InterfaceName{SrcName: PeerIfName(req.EndpointID), DstPrefix: containerIfPrefix},
@@ -72,6 +73,7 @@ func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Brid
 	if err != nil {
 		return fmt.Errorf("create veth pair for endpoint %s: %w", shortID(port.EndpointID), err)
 	}
+	d.crashPoint("join-veth")
 	_, err = d.ovs.EnsureInterface(ctx, br.Name, ovs.Iface{
 		Name: host, LogicalPort: port.Name, MAC: port.MAC, EndpointID: port.EndpointID,
 	})
@@ -121,6 +123,7 @@ func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 	if err := d.unplugOVS(ctx, host); err != nil {
 		return err
 	}
+	d.crashPoint("leave")
 	if err := d.reaper.retire(req.EndpointID, host); err != nil {
 		return fmt.Errorf("delete veth %s: %w", host, err)
 	}

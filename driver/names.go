@@ -23,9 +23,12 @@ func SwitchName(networkID string) string { return "docker-" + shortID(networkID)
 // PortName is the logical switch port of an endpoint: the endpoint ID itself.
 func PortName(endpointID string) string { return endpointID }
 
+// hostIfPrefix starts the name of every host-side veth end.
+const hostIfPrefix = "ovh"
+
 // HostIfName is the host end of the endpoint's veth, the OVS port on br-int.
 // Linux limits interface names to 15 bytes; this is exactly 15.
-func HostIfName(endpointID string) string { return "ovh" + shortID(endpointID) }
+func HostIfName(endpointID string) string { return hostIfPrefix + shortID(endpointID) }
 
 // PeerIfName is the end Docker moves into the container and renames to ethN.
 func PeerIfName(endpointID string) string { return "ovc" + shortID(endpointID) }

@@ -24,14 +24,29 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	}
 	created, err := d.nb.EnsureSwitch(ctx, ovs.Switch{
 		Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
-		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal,
+		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal, Aux: cfg.Aux(),
+		Chassis: d.chassis(ctx),
 	})
 	if err != nil {
-		return fmt.Errorf("create logical switch %s: %w", SwitchName(cfg.ID), err)
+		return err
 	}
+	d.crashPoint("create-network")
 	d.cfg.Log.WithFields(map[string]any{"network": cfg.ID, "switch": SwitchName(cfg.ID),
 		"subnets": cfg.Subnets(), "mtu": cfg.MTU, "created": created}).Info("network ready")
 	return nil
+}
+
+// chassis names this host for the switch's record, which tells whose
+// reconciliation looks after the network's IPAM claims; an unreachable OVS
+// leaves it empty rather than failing the network.
+func (d *Driver) chassis(ctx context.Context) string {
+	octx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	id, err := d.ovs.SystemID(octx)
+	if err != nil {
+		d.cfg.Log.WithError(err).Warn("cannot read this host's system-id")
+	}
+	return id
 }
 
 // defaultMTU leaves room for the Geneve header on the underlay that carries
@@ -62,7 +77,7 @@ func (d *Driver) DeleteNetwork(ctx context.Context, req *network.DeleteNetworkRe
 	defer d.locks.lock("net/" + req.NetworkID)()
 	deleted, err := d.nb.DeleteSwitch(ctx, req.NetworkID)
 	if err != nil {
-		return fmt.Errorf("delete logical switch %s: %w", SwitchName(req.NetworkID), err)
+		return err
 	}
 	d.cfg.Log.WithFields(map[string]any{"network": req.NetworkID, "deleted": deleted}).Info("network removed")
 	return nil

@@ -54,6 +54,7 @@ const (
 type Pool struct {
 	Subnet  netip.Prefix
 	Gateway netip.Prefix // zero when Docker sent none
+	Aux     []netip.Addr // --aux-address reservations
 }
 
 // NetworkConfig is a validated CreateNetwork request.
@@ -70,6 +71,17 @@ func (c NetworkConfig) Subnets() []string {
 	var out []string
 	for _, p := range append(append([]Pool{}, c.IPv4...), c.IPv6...) {
 		out = append(out, p.Subnet.String())
+	}
+	return out
+}
+
+// Aux lists the --aux-address reservations.
+func (c NetworkConfig) Aux() []string {
+	var out []string
+	for _, p := range append(append([]Pool{}, c.IPv4...), c.IPv6...) {
+		for _, a := range p.Aux {
+			out = append(out, a.String())
+		}
 	}
 	return out
 }
@@ -146,9 +158,27 @@ func parsePools(data []*network.IPAMData, v6 bool) ([]Pool, error) {
 				return nil, invalid("gateway %q is not an address in subnet %s", d.Gateway, p.Subnet)
 			}
 		}
+		if p.Aux, err = parseAux(d.AuxAddresses, p.Subnet); err != nil {
+			return nil, err
+		}
 		pools = append(pools, p)
 	}
 	return pools, nil
+}
+
+// parseAux reads Docker's {"name": "10.0.0.5/24"} reservations, sorted.
+func parseAux(aux map[string]any, subnet netip.Prefix) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for name, v := range aux {
+		s, _ := v.(string)
+		p, err := parseGateway(s)
+		if err != nil || !subnet.Contains(p.Addr()) {
+			return nil, invalid("aux address %s=%v is not an address in subnet %s", name, v, subnet)
+		}
+		out = append(out, p.Addr())
+	}
+	slices.SortFunc(out, netip.Addr.Compare)
+	return out, nil
 }
 
 // parseGateway accepts "10.0.0.1/24" as Docker sends it, and a bare address.

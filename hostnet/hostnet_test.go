@@ -204,3 +204,31 @@ func TestRetireThenDeleteInOneBatch(t *testing.T) {
 		t.Fatalf("DeleteRetired with nothing retired: %v", err)
 	}
 }
+
+func TestVethsTellWhereThePeerIs(t *testing.T) {
+	ns, h := testNS(t)
+	other, _ := testNS(t)
+	for _, n := range []string{"a", "b", "c"} {
+		if err := h.EnsureVeth(Veth{HostName: "ovh" + n, PeerName: "ovc" + n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in(t, ns, "ip", "link", "add", "other0", "type", "veth", "peer", "name", "other1")
+	in(t, ns, "ip", "link", "set", "ovcb", "netns", other)
+	if err := h.Retire("ovhc"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := h.Veths("ovh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]VethInfo{"ovha": {Name: "ovha"}, "ovhb": {Name: "ovhb", PeerElsewhere: true}, "ovhc": {Name: "ovhc", Retired: true}}
+	if len(got) != len(want) {
+		t.Fatalf("Veths = %+v", got)
+	}
+	for _, v := range got {
+		if want[v.Name] != v {
+			t.Errorf("%+v, want %+v", v, want[v.Name])
+		}
+	}
+}

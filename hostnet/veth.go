@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -134,4 +135,32 @@ func (h *Host) LinkExists(name string) (bool, error) {
 func isNotFound(err error) bool {
 	var nf netlink.LinkNotFoundError
 	return errors.As(err, &nf)
+}
+
+// VethInfo is what reconciliation needs to know of one veth.
+type VethInfo struct {
+	Name string
+	// PeerElsewhere: the other end is in another network namespace, which
+	// for our veths means a container holds it.
+	PeerElsewhere bool
+	Retired       bool // in RetiredGroup, waiting for deletion
+}
+
+// Veths lists the veths whose names start with prefix.
+func (h *Host) Veths(prefix string) ([]VethInfo, error) {
+	links, err := h.nl.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	var out []VethInfo
+	for _, l := range links {
+		v, ok := l.(*netlink.Veth)
+		if !ok || !strings.HasPrefix(v.Name, prefix) {
+			continue
+		}
+		// IFLA_LINK_NETNSID is reported only when the peer is in another
+		// namespace; netlink leaves NetNsID at -1 otherwise.
+		out = append(out, VethInfo{Name: v.Name, PeerElsewhere: v.NetNsID >= 0, Retired: v.Group == RetiredGroup})
+	}
+	return out, nil
 }

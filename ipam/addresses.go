@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os"
+	"syscall"
 
 	"github.com/docker/go-plugins-helpers/ipam"
 
@@ -38,6 +40,10 @@ func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRe
 	}
 	if err != nil {
 		return nil, err
+	}
+	if m.cfg.CrashAt == "request-address" {
+		m.cfg.Log.Warn("crashing on request (OVN_DOCKER_CRASH_AT)")
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
 	}
 	return &ipam.RequestAddressResponse{Address: netip.PrefixFrom(a, pool.Subnet.Bits()).String(), Data: map[string]string{}}, nil
 }

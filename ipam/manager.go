@@ -7,9 +7,11 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/internal/grace"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -22,6 +24,7 @@ type Store interface {
 	DeleteIPAMPool(ctx context.Context, name string) error
 	IPAMUsed(pool, block string) []netip.Addr
 	IPAMClaim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
+	IPAMClaimed(ctx context.Context) (map[string][]netip.Addr, error)
 	IPAMRelease(ctx context.Context, pool, block string, a netip.Addr) error
 }
 
@@ -42,7 +45,12 @@ type DefaultPools struct {
 type Config struct {
 	IPv4Default DefaultPools
 	IPv6Default DefaultPools
-	Log         logrus.FieldLogger
+	// OrphanGrace: how long a claim must look orphaned before
+	// ReleaseOrphans releases it.
+	OrphanGrace time.Duration
+	// CrashAt: see driver.Config; this package's point is "request-address".
+	CrashAt string
+	Log     logrus.FieldLogger
 }
 
 // Defaults: IPv4 pools are /24s of 10.128.0.0/9; IPv6 pools /64s of a
@@ -59,6 +67,7 @@ type Manager struct {
 	cfg   Config
 
 	createMu sync.Mutex // serialises pool creation in this daemon
+	orphans  *grace.Tracker
 
 	mu      sync.Mutex
 	pools   map[string]*sync.Mutex // serialises dynamic claims of one pool in this daemon
@@ -76,7 +85,11 @@ func NewManager(store Store, cfg Config) *Manager {
 	if !cfg.IPv6Default.Base.IsValid() {
 		cfg.IPv6Default = DefaultIPv6Pools
 	}
-	return &Manager{store: store, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{}}
+	if cfg.OrphanGrace <= 0 {
+		cfg.OrphanGrace = time.Minute
+	}
+	return &Manager{store: store, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{},
+		orphans: grace.New(cfg.OrphanGrace)}
 }
 
 // poolLock returns the mutex of one pool and remembers nothing else.

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/docker/go-plugins-helpers/ipam"
 	"github.com/sirupsen/logrus"
@@ -110,6 +111,19 @@ func (f *fakeStore) IPAMClaim(_ context.Context, pool, block string, a netip.Add
 		f.pools[pool] = p
 	}
 	return nil
+}
+
+func (f *fakeStore) IPAMClaimed(context.Context) (map[string][]netip.Addr, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]netip.Addr{}
+	for k, b := range f.blocks {
+		pool := k[:strings.LastIndex(k, "_")]
+		for a := range b {
+			out[pool] = append(out[pool], a)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeStore) IPAMRelease(_ context.Context, pool, block string, a netip.Addr) error {
@@ -362,5 +376,37 @@ func TestIPv6PoolsAreNotBitmaps(t *testing.T) {
 	}
 	if n := len(s.blocks); n != 2 {
 		t.Fatalf("%d blocks for 3 addresses", n)
+	}
+}
+
+func TestReleaseOrphans(t *testing.T) {
+	s := newFakeStore()
+	m := NewManager(s, Config{Log: quiet(), OrphanGrace: time.Millisecond})
+	c := ipamClient{t, m}
+	p := c.pool("10.0.0.0/24", "", false)
+	other := c.pool("10.1.0.0/24", "", false)
+	for _, a := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3", "10.1.0.9"} {
+		if strings.HasPrefix(a, "10.1.") {
+			c.mustAddr(other, a)
+		} else {
+			c.mustAddr(p, a)
+		}
+	}
+	inUse := map[netip.Prefix]map[netip.Addr]bool{pfx("10.0.0.0/24"): {addr("10.0.0.1"): true, addr("10.0.0.2"): true}}
+	ctx := context.Background()
+	if got, err := m.ReleaseOrphans(ctx, inUse); err != nil || len(got) != 0 {
+		t.Fatalf("first pass released %v %v", got, err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	got, err := m.ReleaseOrphans(ctx, inUse)
+	if err != nil || strings.Join(got, " ") != "10.0.0.3" {
+		t.Fatalf("second pass released %v %v", got, err)
+	}
+	// The pool of a network this host did not create is left alone.
+	if a, _ := c.addr(other, "10.1.0.9", false); a != "" {
+		t.Fatal("10.1.0.9 was released")
+	}
+	if a := c.mustAddr(p, "10.0.0.3"); a != "10.0.0.3/24" {
+		t.Fatalf("orphan not free again: %s", a)
 	}
 }

@@ -5,11 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
+	"github.com/cenkalti/rpc2"
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -169,11 +172,15 @@ func (c *conn) unavailable(cause error) error {
 	c.mu.Lock()
 	last := c.lastErr
 	c.mu.Unlock()
-	if last != nil && (cause == nil || errors.Is(cause, context.DeadlineExceeded)) {
-		cause = last
+	why := fmt.Sprint(cause)
+	if cause == nil || errors.Is(cause, context.DeadlineExceeded) {
+		why = "no answer in time"
+		if last != nil {
+			why += " (last error: " + last.Error() + ")"
+		}
 	}
-	return &unavailableError{cause: cause, msg: fmt.Sprintf("cannot reach the %s at %s: %v", c.name,
-		strings.Join(c.cfg.Endpoints, ","), cause)}
+	return &unavailableError{cause: cause, msg: fmt.Sprintf("cannot reach the %s at %s: %s", c.name,
+		strings.Join(c.cfg.Endpoints, ","), why)}
 }
 
 // waitReady blocks until the first connection is made or ctx ends.
@@ -222,12 +229,43 @@ func (c *conn) transact(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.Op
 		if ctx.Err() != nil || errors.Is(err, client.ErrNotConnected) {
 			return nil, c.unavailable(err)
 		}
+		if connLost(err) {
+			return nil, &unavailableError{cause: err, msg: fmt.Sprintf(
+				"lost the connection to the %s at %s during the call (%v)", c.name, strings.Join(c.cfg.Endpoints, ","), err)}
+		}
 		return nil, fmt.Errorf("transaction on the %s: %w", c.name, err)
 	}
 	if err := checkResults(res, len(ops)); err != nil {
 		return res, fmt.Errorf("transaction on the %s: %w", c.name, err)
 	}
 	return res, nil
+}
+
+// connLost reports errors of a connection that broke under a call, after
+// which the transaction may or may not have been applied.
+func connLost(err error) bool {
+	var netErr *net.OpError
+	return errors.Is(err, client.ErrNotConnected) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, io.EOF) || errors.Is(err, rpc2.ErrShutdown) || errors.As(err, &netErr)
+}
+
+// transactIdempotent is transact for transactions that are safe to apply
+// twice (their guards turn a repeat into a no-op or a known answer): when
+// the connection breaks under one, for example as a Raft leader dies, it
+// is sent again once libovsdb has reconnected, within ctx's deadline.
+func (c *conn) transactIdempotent(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := c.transact(ctx, ops...)
+		if err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil || attempt == 5 {
+			return res, err
+		}
+		c.cfg.Log.WithError(err).Debugf("retrying a transaction on the %s", c.name)
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
 }
 
 // OpError reports the failed operation of a transaction.
@@ -275,7 +313,7 @@ func selectRows[T model.Model](ctx context.Context, c *conn, table string, where
 	if where == nil {
 		where = []ovsdb.Condition{}
 	}
-	res, err := c.transact(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Where: where})
+	res, err := c.transactIdempotent(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Where: where})
 	if err != nil {
 		return nil, err
 	}

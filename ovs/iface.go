@@ -50,7 +50,7 @@ func (o *OVS) EnsureInterface(ctx context.Context, bridge string, i Iface) (crea
 				refSet(ovsdb.UUID{GoUUID: "port"}))},
 		},
 	}
-	_, err = o.transact(ctx, ops...)
+	_, err = o.transactIdempotent(ctx, ops...)
 	switch {
 	case err == nil:
 		return true, nil
@@ -107,7 +107,7 @@ func (o *OVS) DeleteInterface(ctx context.Context, name string) (deleted bool, e
 		return false, fmt.Errorf("ovs port %s %w", name, ErrConflict)
 	}
 	uuid := ovsdb.UUID{GoUUID: port.UUID}
-	res, err := o.transact(ctx,
+	res, err := o.transactIdempotent(ctx,
 		ovsdb.Operation{
 			Op: ovsdb.OperationMutate, Table: vswitchd.BridgeTable,
 			Where:     []ovsdb.Condition{ovsdb.NewCondition("ports", ovsdb.ConditionIncludes, refSet(uuid))},

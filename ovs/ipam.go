@@ -79,7 +79,7 @@ func ipamKind(kind string) ovsdb.Condition {
 
 // ensureGeneration creates the generation row unless it exists.
 func (nb *NB) ensureGeneration(ctx context.Context) error {
-	_, err := nb.transact(ctx,
+	_, err := nb.transactIdempotent(ctx,
 		guard(nbdb.AddressSetTable, false, ipamGenRow),
 		insertOp(nbdb.AddressSetTable, "", ovsdb.Row{"name": ipamGenRow,
 			"external_ids": ipamMark("generation", map[string]string{ipamGenKey: "0"})}),
@@ -96,7 +96,7 @@ func (nb *NB) IPAMSnapshot(ctx context.Context) (*IPAMSnapshot, error) {
 	if err := nb.ensureGeneration(ctx); err != nil {
 		return nil, err
 	}
-	res, err := nb.transact(ctx,
+	res, err := nb.transactIdempotent(ctx,
 		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{nameIs(ipamGenRow)}},
 		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{ipamKind("pool")}},
 		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.LogicalSwitchTable,
@@ -216,7 +216,7 @@ func (nb *NB) IPAMPool(ctx context.Context, name string) (*IPAMPool, error) {
 
 // DeleteIPAMPool deletes a pool and its blocks; an absent pool is success.
 func (nb *NB) DeleteIPAMPool(ctx context.Context, name string) error {
-	_, err := nb.transact(ctx, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.AddressSetTable,
+	_, err := nb.transactIdempotent(ctx, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.AddressSetTable,
 		Where: []ovsdb.Condition{ovsdb.NewCondition("external_ids", ovsdb.ConditionIncludes,
 			strMap(map[string]string{OwnerKey: OwnerValue, ipamPoolKey: name}))}})
 	if err != nil {
@@ -314,7 +314,7 @@ func (nb *NB) claimNewBlock(ctx context.Context, pool, block string, a netip.Add
 
 // IPAMRelease releases a claim; releasing what is not claimed is success.
 func (nb *NB) IPAMRelease(ctx context.Context, pool, block string, a netip.Addr) error {
-	_, err := nb.transact(ctx, ovsdb.Operation{
+	_, err := nb.transactIdempotent(ctx, ovsdb.Operation{
 		Op: ovsdb.OperationMutate, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{nameIs(blockRowName(pool, block))},
 		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("addresses", ovsdb.MutateOperationDelete, strSet([]string{a.String()}))},
 	})

@@ -2,6 +2,7 @@ package ovs
 
 import (
 	"context"
+	"net/netip"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
@@ -32,15 +33,33 @@ func (nb *NB) Ports(ctx context.Context) ([]*Port, error) {
 
 // IPAMClaims counts the claimed addresses of every pool, by pool row name.
 func (nb *NB) IPAMClaims(ctx context.Context) (map[string]int, error) {
+	claimed, err := nb.IPAMClaimed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := make(map[string]int, len(claimed))
+	for pool, addrs := range claimed {
+		n[pool] = len(addrs)
+	}
+	return n, nil
+}
+
+// IPAMClaimed lists the claimed addresses of every pool, by pool row name.
+func (nb *NB) IPAMClaimed(ctx context.Context) (map[string][]netip.Addr, error) {
 	rows, err := selectRows[*nbdb.AddressSet](ctx, nb.conn, nbdb.AddressSetTable, ipamKind("block"))
 	if err != nil {
 		return nil, err
 	}
-	n := map[string]int{}
+	out := map[string][]netip.Addr{}
 	for _, r := range rows {
-		n[r.ExternalIDs[ipamPoolKey]] += len(r.Addresses)
+		pool := r.ExternalIDs[ipamPoolKey]
+		for _, s := range r.Addresses {
+			if a, err := netip.ParseAddr(s); err == nil {
+				out[pool] = append(out[pool], a)
+			}
+		}
 	}
-	return n, nil
+	return out, nil
 }
 
 // Interfaces lists every driver-owned OVS interface of this host.

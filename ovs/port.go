@@ -70,7 +70,7 @@ func (nb *NB) EnsurePort(ctx context.Context, p Port) (created bool, err error) 
 				refSet(ovsdb.UUID{GoUUID: "lsp"}))},
 		},
 	}
-	_, err = nb.transact(ctx, ops...)
+	_, err = nb.transactIdempotent(ctx, ops...)
 	switch {
 	case err == nil:
 		return true, nil
@@ -79,7 +79,7 @@ func (nb *NB) EnsurePort(ctx context.Context, p Port) (created bool, err error) 
 	case failedAt(err, 1):
 		return false, nb.updatePort(ctx, p)
 	default:
-		return false, fmt.Errorf("create logical port %s: %w", p.Name, err)
+		return false, err
 	}
 }
 
@@ -94,7 +94,7 @@ func (nb *NB) updatePort(ctx context.Context, p Port) error {
 	}
 	row := p.row()
 	delete(row, "name")
-	_, err = nb.transact(ctx, ovsdb.Operation{
+	_, err = nb.transactIdempotent(ctx, ovsdb.Operation{
 		Op: ovsdb.OperationUpdate, Table: nbdb.LogicalSwitchPortTable,
 		Where: []ovsdb.Condition{uuidIs(have.UUID)}, Row: row,
 	})
@@ -131,7 +131,7 @@ func (nb *NB) DeletePort(ctx context.Context, name string) (deleted bool, err er
 		return false, fmt.Errorf("logical port %s %w", name, ErrConflict)
 	}
 	uuid := ovsdb.UUID{GoUUID: have.UUID}
-	res, err := nb.transact(ctx,
+	res, err := nb.transactIdempotent(ctx,
 		ovsdb.Operation{
 			Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable,
 			Where:     []ovsdb.Condition{ovsdb.NewCondition("ports", ovsdb.ConditionIncludes, refSet(uuid))},
@@ -140,7 +140,7 @@ func (nb *NB) DeletePort(ctx context.Context, name string) (deleted bool, err er
 		ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.LogicalSwitchPortTable, Where: []ovsdb.Condition{uuidIs(have.UUID)}},
 	)
 	if err != nil {
-		return false, fmt.Errorf("delete logical port %s: %w", name, err)
+		return false, err
 	}
 	return count(res, 1) > 0, nil
 }

@@ -17,6 +17,8 @@ const (
 	gatewaysKey = "docker:gateways"
 	mtuKey      = "docker:mtu"
 	internalKey = "docker:internal"
+	auxKey      = "docker:aux-addresses"
+	chassisKey  = "docker:chassis"
 )
 
 // Switch is a driver-owned logical switch: one Docker network.
@@ -28,7 +30,9 @@ type Switch struct {
 	Gateways  []string // CIDRs as Docker gave them; may be empty
 	MTU       int
 	Internal  bool
-	Ports     int // logical ports attached (filled on reads)
+	Aux       []string // --aux-address addresses Docker's IPAM reserved
+	Chassis   string   // the chassis whose daemon created it
+	Ports     int      // logical ports attached (filled on reads)
 }
 
 func (s Switch) externalIDs() map[string]string {
@@ -39,6 +43,8 @@ func (s Switch) externalIDs() map[string]string {
 		gatewaysKey:  strings.Join(s.Gateways, ","),
 		mtuKey:       strconv.Itoa(s.MTU),
 		internalKey:  strconv.FormatBool(s.Internal),
+		auxKey:       strings.Join(s.Aux, ","),
+		chassisKey:   s.Chassis,
 	}
 }
 
@@ -49,7 +55,7 @@ func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 	return &Switch{
 		UUID: ls.UUID, Name: ls.Name, NetworkID: ids[NetworkIDKey],
 		Subnets: splitList(ids[subnetsKey]), Gateways: splitList(ids[gatewaysKey]),
-		MTU: mtu, Internal: internal, Ports: len(ls.Ports),
+		MTU: mtu, Internal: internal, Aux: splitList(ids[auxKey]), Chassis: ids[chassisKey], Ports: len(ls.Ports),
 	}
 }
 
@@ -72,7 +78,7 @@ func (nb *NB) EnsureSwitch(ctx context.Context, s Switch) (created bool, err err
 			"name": s.Name, "external_ids": strMap(s.externalIDs()),
 		}),
 	}
-	_, err = nb.transact(ctx, ops...)
+	_, err = nb.transactIdempotent(ctx, ops...)
 	if err == nil {
 		return true, nil
 	}
@@ -131,7 +137,7 @@ func (nb *NB) Switches(ctx context.Context) ([]*Switch, error) {
 // DeleteSwitch removes the network's switch if it is there; its ports go
 // with it (OVN garbage-collects ports no switch refers to).
 func (nb *NB) DeleteSwitch(ctx context.Context, networkID string) (deleted bool, err error) {
-	res, err := nb.transact(ctx, ovsdb.Operation{
+	res, err := nb.transactIdempotent(ctx, ovsdb.Operation{
 		Op: ovsdb.OperationDelete, Table: nbdb.LogicalSwitchTable,
 		Where: []ovsdb.Condition{ownedBy(networkID)},
 	})

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 
 	"github.com/docker/go-plugins-helpers/ipam"
@@ -280,3 +281,19 @@ func (s *safeBuffer) Write(p []byte) (int, error) {
 	return s.b.Write(p)
 }
 func (s *safeBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func TestSocketGroup(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "g.sock")
+	l, err := Listen(path, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st := fi.Sys().(*syscall.Stat_t); st.Gid != 1 || st.Uid != 0 || fi.Mode().Perm() != 0o660 {
+		t.Fatalf("socket uid %d gid %d mode %v; want root, group 1, 0660", st.Uid, st.Gid, fi.Mode().Perm())
+	}
+}

@@ -39,6 +39,10 @@ type serveConfig struct {
 	OVNTimeout   time.Duration
 	IPv4Pools    ipam.DefaultPools
 	IPv6Pools    ipam.DefaultPools
+	Reconcile    time.Duration
+	OrphanGrace  time.Duration
+	// CrashAt is a fault-test hook, from OVN_DOCKER_CRASH_AT only.
+	CrashAt string
 }
 
 // envPrefix names the environment variable behind each flag: --nb-ca-cert
@@ -113,6 +117,9 @@ func parseServeFlags(args []string, env func(string) string, out io.Writer) (ser
 		"where the IPAM driver takes IPv6 pools for --ipv6 networks created without an IPv6 --subnet")
 	f.dur(&c.ReadyTimeout, "ready-timeout", 5*time.Second, "how long Join waits for ovn-controller to install a port's flows")
 	f.dur(&c.OVNTimeout, "ovn-timeout", 10*time.Second, "how long a call waits for an unreachable OVN or OVS database before failing")
+	f.dur(&c.Reconcile, "reconcile-interval", 30*time.Second, "how often to look for and clean up what crashes and lost calls left behind")
+	f.dur(&c.OrphanGrace, "orphan-grace", time.Minute, "how long an endpoint or address claim must look orphaned before it is cleaned up")
+	c.CrashAt = env("OVN_DOCKER_CRASH_AT")
 	if err := f.parse(args); err != nil {
 		return c, err
 	}
@@ -130,8 +137,8 @@ func (c *serveConfig) finish(level, pools4, pools6 string) error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("--log-format must be text or json, not %q", c.LogFormat)
 	}
-	if c.ReadyTimeout < 0 || c.OVNTimeout <= 0 {
-		return errors.New("--ready-timeout must not be negative and --ovn-timeout must be positive")
+	if c.ReadyTimeout < 0 || c.OVNTimeout <= 0 || c.Reconcile <= 0 || c.OrphanGrace <= 0 {
+		return errors.New("--ready-timeout must not be negative; --ovn-timeout, --reconcile-interval and --orphan-grace must be positive")
 	}
 	if c.Socket == "" {
 		return errors.New("--socket must not be empty")

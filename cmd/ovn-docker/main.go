@@ -111,6 +111,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	srv := plugin.New(d, im, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
+	go reconcileLoop(ctx, d, im, cfg, log)
 	select {
 	case <-ctx.Done():
 		log.Info("shutting down")
@@ -134,8 +135,10 @@ func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Dri
 	}
 	nb.Run(ctx)
 	vs.Run(ctx)
-	d := driver.New(nb, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout, Log: log})
-	im := ipam.NewManager(nb, ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools, Log: log})
+	d := driver.New(nb, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
+		OrphanGrace: cfg.OrphanGrace, CrashAt: cfg.CrashAt, Log: log})
+	im := ipam.NewManager(nb, ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
+		OrphanGrace: cfg.OrphanGrace, CrashAt: cfg.CrashAt, Log: log})
 	return d, im, func() { d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
 }
 

@@ -3,13 +3,21 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -124,3 +132,55 @@ func TestServesBeforeOVNIsReachable(t *testing.T) {
 		t.Fatalf("systemd notification: %q %v", buf[:n], err)
 	}
 }
+
+// Nothing secret reaches the log, whatever the level: TLS files are read,
+// never printed.
+func TestNoSecretsInLogs(t *testing.T) {
+	dir := t.TempDir()
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "ovn-docker"},
+		NotBefore: time.Now(), NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true}
+	der, _ := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	kder, _ := x509.MarshalPKCS8PrivateKey(key)
+	keyPEM := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: kder})
+	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+	os.WriteFile(filepath.Join(dir, "cert.pem"), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
+	sock := filepath.Join(dir, "p.sock")
+	cfg, err := parseServeFlags([]string{"--socket", sock, "--nb", "ssl:127.0.0.1:1", "--ovs", "unix:" + dir + "/db.sock",
+		"--nb-private-key", dir + "/key.pem", "--nb-certificate", dir + "/cert.pem", "--nb-ca-cert", dir + "/cert.pem",
+		"--ovn-timeout", "300ms", "--log-level", "debug"}, noEnv, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	var mu sync.Mutex
+	log := logrus.New()
+	log.SetOutput(writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) }))
+	log.SetLevel(logrus.DebugLevel)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runServer(ctx, cfg, log) }()
+	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
+	}}}
+	body := `{"NetworkID":"24e2ae841211c99dc40729311b1af5896ea50470db2cc62fbe9079ca0d9127b9","IPv4Data":[{"Pool":"10.0.0.0/24"}]}`
+	for i := 0; i < 100; i++ {
+		if resp, err := c.Post("http://p/NetworkDriver.CreateNetwork", "", strings.NewReader(body)); err == nil {
+			resp.Body.Close()
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	mu.Lock()
+	defer mu.Unlock()
+	secret := strings.Split(string(keyPEM), "\n")[1] // first line of the key's base64
+	if strings.Contains(buf.String(), "PRIVATE KEY") || strings.Contains(buf.String(), secret) || !strings.Contains(buf.String(), "call failed") {
+		t.Fatalf("log:\n%s", buf.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

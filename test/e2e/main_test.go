@@ -83,7 +83,9 @@ func alive(path string) bool {
 
 type pluginProc struct {
 	bin, log, socket string
+	env              []string // extra environment, e.g. OVN_DOCKER_CRASH_AT
 	cmd              *exec.Cmd
+	exited           chan struct{}
 }
 
 func (p *pluginProc) start(extra ...string) error {
@@ -93,10 +95,13 @@ func (p *pluginProc) start(extra ...string) error {
 	}
 	args := append([]string{"serve", "--log-level", "debug", "--socket", p.socket}, extra...)
 	p.cmd = exec.Command(p.bin, args...)
+	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {
 		return fmt.Errorf("start plugin: %w", err)
 	}
+	p.exited = make(chan struct{})
+	go func(c *exec.Cmd, done chan struct{}) { c.Wait(); f.Close(); close(done) }(p.cmd, p.exited)
 	return waitActive(p.socket, 5*time.Second)
 }
 
@@ -123,7 +128,7 @@ func waitActive(socket string, limit time.Duration) error {
 func (p *pluginProc) kill() {
 	if p.cmd != nil && p.cmd.Process != nil {
 		p.cmd.Process.Kill()
-		p.cmd.Wait()
+		<-p.exited
 	}
 }
 
@@ -132,12 +137,10 @@ func (p *pluginProc) stop() {
 		return
 	}
 	p.cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(5 * time.Second):
 		p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 	}
 }
