@@ -160,7 +160,9 @@ func TestFaultRaftLeaderKilled(t *testing.T) {
 	if len(unclear) > 0 {
 		t.Fatalf("unclear errors: %q", unclear)
 	}
-	nbctl := func(args ...string) string { return must(t, "ovn-nbctl", append([]string{"--db=" + nb, "--timeout=20"}, args...)...) }
+	nbctl := func(args ...string) string {
+		return must(t, "ovn-nbctl", append([]string{"--db=" + nb, "--timeout=20"}, args...)...)
+	}
 	switches := lines(nbctl("--bare", "--columns=name", "find", "Logical_Switch", `external_ids:"docker:owner"=ovn-docker`))
 	ports := lines(nbctl("--bare", "--columns=name", "find", "Logical_Switch_Port", `external_ids:"docker:owner"=ovn-docker`))
 	if len(switches) != networks || len(ports) != networks*perNet || hasDup(switches) || hasDup(ports) {
