@@ -114,11 +114,16 @@ func (m *Manager) cursor(id string) (netip.Addr, bool) {
 func (m *Manager) setCursor(id string, a netip.Addr) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if a.IsValid() {
-		m.cursors[id] = a
-	} else {
-		delete(m.cursors, id)
-	}
+	m.cursors[id] = a
+}
+
+// forget drops what this daemon remembers of a released pool. A claim still
+// running on it holds the old mutex; the store settles any overlap.
+func (m *Manager) forget(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.cursors, id)
+	delete(m.pools, id)
 }
 
 // PoolID is what Docker holds for a pool: "<space>/<subnet>".

@@ -157,7 +157,7 @@ func (m *Manager) ReleasePool(ctx context.Context, req *ipam.ReleasePoolRequest)
 	if err := m.store.DeleteIPAMPool(ctx, ovs.PoolRowName(space, subnet)); err != nil {
 		return err
 	}
-	m.setCursor(req.PoolID, netip.Addr{})
+	m.forget(req.PoolID)
 	m.cfg.Log.WithField("pool", req.PoolID).Info("pool released")
 	return nil
 }

@@ -185,10 +185,8 @@ func (c *conn) unavailable(cause error) error {
 
 // waitReady blocks until the first connection is made or ctx ends.
 func (c *conn) waitReady(ctx context.Context) error {
-	select {
-	case <-c.ready:
+	if c.isReady() {
 		return nil
-	default:
 	}
 	select {
 	case <-c.ready:
@@ -202,16 +200,6 @@ func (c *conn) isReady() bool {
 	select {
 	case <-c.ready:
 		return true
-	default:
-		return false
-	}
-}
-
-// Connected reports whether the client is connected right now.
-func (c *conn) Connected() bool {
-	select {
-	case <-c.ready:
-		return c.client.Connected()
 	default:
 		return false
 	}

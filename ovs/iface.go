@@ -106,19 +106,7 @@ func (o *OVS) DeleteInterface(ctx context.Context, name string) (deleted bool, e
 	if !isOwned(port.ExternalIDs) {
 		return false, fmt.Errorf("ovs port %s %w", name, ErrConflict)
 	}
-	uuid := ovsdb.UUID{GoUUID: port.UUID}
-	res, err := o.transactIdempotent(ctx,
-		ovsdb.Operation{
-			Op: ovsdb.OperationMutate, Table: vswitchd.BridgeTable,
-			Where:     []ovsdb.Condition{ovsdb.NewCondition("ports", ovsdb.ConditionIncludes, refSet(uuid))},
-			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("ports", ovsdb.MutateOperationDelete, refSet(uuid))},
-		},
-		ovsdb.Operation{Op: ovsdb.OperationDelete, Table: vswitchd.PortTable, Where: []ovsdb.Condition{uuidIs(port.UUID)}},
-	)
-	if err != nil {
-		return false, fmt.Errorf("delete ovs port %s: %w", name, err)
-	}
-	return count(res, 1) > 0, nil
+	return unlinkAndDelete(ctx, o.conn, vswitchd.BridgeTable, vswitchd.PortTable, port.UUID)
 }
 
 // WaitInstalled blocks until ovn-controller marks the interface

@@ -129,3 +129,23 @@ func count(res []ovsdb.OperationResult, i int) int {
 }
 
 func notFound(what string) error { return fmt.Errorf("%s: %w", what, ErrNotFound) }
+
+// unlinkAndDelete deletes row uuid of table and, in the same transaction,
+// removes it from the "ports" column of whichever parent row holds it
+// (a switch's logical ports, a bridge's ports), so nothing is left
+// dangling. A row already gone is success.
+func unlinkAndDelete(ctx context.Context, c *conn, parent, table, uuid string) (deleted bool, err error) {
+	ref := refSet(ovsdb.UUID{GoUUID: uuid})
+	res, err := c.transactIdempotent(ctx,
+		ovsdb.Operation{
+			Op: ovsdb.OperationMutate, Table: parent,
+			Where:     []ovsdb.Condition{ovsdb.NewCondition("ports", ovsdb.ConditionIncludes, ref)},
+			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("ports", ovsdb.MutateOperationDelete, ref)},
+		},
+		ovsdb.Operation{Op: ovsdb.OperationDelete, Table: table, Where: []ovsdb.Condition{uuidIs(uuid)}},
+	)
+	if err != nil {
+		return false, fmt.Errorf("delete %s row: %w", table, err)
+	}
+	return count(res, 1) > 0, nil
+}

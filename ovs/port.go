@@ -130,17 +130,5 @@ func (nb *NB) DeletePort(ctx context.Context, name string) (deleted bool, err er
 	if !isOwned(have.ExternalIDs) {
 		return false, fmt.Errorf("logical port %s %w", name, ErrConflict)
 	}
-	uuid := ovsdb.UUID{GoUUID: have.UUID}
-	res, err := nb.transactIdempotent(ctx,
-		ovsdb.Operation{
-			Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable,
-			Where:     []ovsdb.Condition{ovsdb.NewCondition("ports", ovsdb.ConditionIncludes, refSet(uuid))},
-			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("ports", ovsdb.MutateOperationDelete, refSet(uuid))},
-		},
-		ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.LogicalSwitchPortTable, Where: []ovsdb.Condition{uuidIs(have.UUID)}},
-	)
-	if err != nil {
-		return false, err
-	}
-	return count(res, 1) > 0, nil
+	return unlinkAndDelete(ctx, nb.conn, nbdb.LogicalSwitchTable, nbdb.LogicalSwitchPortTable, have.UUID)
 }
