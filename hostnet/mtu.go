@@ -7,9 +7,13 @@ import (
 	"github.com/vishvananda/netlink"
 )
 
+// defaultMTU is what UnderlayMTU assumes when nothing tells it better.
+const defaultMTU = 1500
+
 // GeneveOverhead is what Geneve encapsulation adds to a packet: outer IP,
 // UDP, Geneve header with OVN's option, and the inner Ethernet header, so a
-// 1500-byte underlay leaves 1442 for the container over IPv4.
+// 1500-byte underlay leaves 1442 for the container over IPv4 (1422 over
+// IPv6, whose header is 20 bytes longer).
 func GeneveOverhead(encapIP string) int {
 	if ip := net.ParseIP(encapIP); ip != nil && ip.To4() == nil {
 		return 78
@@ -18,8 +22,9 @@ func GeneveOverhead(encapIP string) int {
 }
 
 // UnderlayMTU returns the MTU of the device that carries encapIP. When
-// encapIP is empty, not on this host, or on loopback (single-host setups),
-// it uses the device of the IPv4 default route, and 1500 if there is none.
+// encapIP is empty, not on this host, or on loopback (single-host setups
+// encapsulate to 127.0.0.1 or not at all), it uses the device of the IPv4
+// default route, and 1500 if there is none.
 func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 	if ip := net.ParseIP(encapIP); ip != nil {
 		mtu, err := h.mtuOfAddr(ip)
@@ -27,20 +32,18 @@ func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 			return mtu, err
 		}
 	}
-	routes, err := h.nl.RouteList(nil, netlink.FAMILY_V4)
+	index, err := h.defaultRouteDevice()
 	if err != nil {
-		return 0, fmt.Errorf("list routes: %w", err)
+		return 0, err
 	}
-	for _, r := range routes {
-		if (r.Dst == nil || r.Dst.IP.IsUnspecified() && isZeroMask(r.Dst.Mask)) && r.LinkIndex > 0 {
-			link, err := h.nl.LinkByIndex(r.LinkIndex)
-			if err != nil {
-				return 0, fmt.Errorf("look up default route device: %w", err)
-			}
-			return link.Attrs().MTU, nil
-		}
+	if index == 0 {
+		return defaultMTU, nil
 	}
-	return 1500, nil
+	link, err := h.nl.LinkByIndex(index)
+	if err != nil {
+		return 0, fmt.Errorf("look up default route device: %w", err)
+	}
+	return link.Attrs().MTU, nil
 }
 
 // mtuOfAddr returns the MTU of the non-loopback device holding ip, or 0.
@@ -65,7 +68,34 @@ func (h *Host) mtuOfAddr(ip net.IP) (int, error) {
 	return 0, nil
 }
 
-func isZeroMask(m net.IPMask) bool {
-	ones, _ := m.Size()
-	return ones == 0
+// defaultRouteDevice returns the index of the device of the IPv4 default
+// route in the main table, or 0 if there is none. For a multipath route
+// the first next hop stands for all.
+func (h *Host) defaultRouteDevice() (int, error) {
+	routes, err := h.nl.RouteList(nil, netlink.FAMILY_V4)
+	if err != nil {
+		return 0, fmt.Errorf("list routes: %w", err)
+	}
+	for _, r := range routes {
+		if !isDefault(r.Dst) {
+			continue
+		}
+		if r.LinkIndex > 0 {
+			return r.LinkIndex, nil
+		}
+		if len(r.MultiPath) > 0 && r.MultiPath[0].LinkIndex > 0 {
+			return r.MultiPath[0].LinkIndex, nil
+		}
+	}
+	return 0, nil
+}
+
+// isDefault: netlink reports a default route's destination as nil or as
+// 0.0.0.0/0 depending on version.
+func isDefault(dst *net.IPNet) bool {
+	if dst == nil {
+		return true
+	}
+	ones, _ := dst.Mask.Size()
+	return ones == 0 && dst.IP.IsUnspecified()
 }

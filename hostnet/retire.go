@@ -3,10 +3,8 @@ package hostnet
 import (
 	"errors"
 	"fmt"
-	"sync"
 
 	"github.com/vishvananda/netlink/nl"
-	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -16,23 +14,6 @@ import (
 // operation; deleting a whole group costs about the same once, whatever
 // its size. The value spells "OVD" and is unlikely to collide.
 const RetiredGroup = 0x4f564400
-
-// retirer deletes the retired group through its own netlink socket, opened
-// in the Host's namespace (netlink.Handle has no group delete).
-type retirer struct {
-	mu   sync.Mutex
-	sock *nl.SocketHandle
-}
-
-func newRetirer(ns netns.NsHandle) (*retirer, error) {
-	s, err := nl.GetNetlinkSocketAt(ns, netns.None(), unix.NETLINK_ROUTE)
-	if err != nil {
-		return nil, fmt.Errorf("open netlink socket: %w", err)
-	}
-	return &retirer{sock: &nl.SocketHandle{Socket: s}}, nil
-}
-
-func (r *retirer) close() { r.sock.Close() }
 
 // Retire marks the named device for the next DeleteRetired; an absent
 // device is success.
@@ -51,15 +32,10 @@ func (h *Host) Retire(name string) error {
 }
 
 // DeleteRetired deletes every retired device (and the peers of veths) in
-// one kernel batch. No retired device is success.
+// one kernel batch. No retired device is success. netlink.Handle has no
+// group delete, hence the raw request.
 func (h *Host) DeleteRetired() error {
-	h.ret.mu.Lock()
-	defer h.ret.mu.Unlock()
-	req := &nl.NetlinkRequest{
-		NlMsghdr: unix.NlMsghdr{Len: unix.SizeofNlMsghdr, Type: unix.RTM_DELLINK,
-			Flags: unix.NLM_F_REQUEST | unix.NLM_F_ACK},
-		Sockets: map[int]*nl.SocketHandle{unix.NETLINK_ROUTE: h.ret.sock},
-	}
+	req := h.request(unix.RTM_DELLINK, unix.NLM_F_ACK)
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
 	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(RetiredGroup)))
 	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil && !errors.Is(err, unix.ENODEV) {

@@ -4,56 +4,82 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 
 	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 )
 
 // Veth describes a veth pair to ensure.
 type Veth struct {
 	HostName      string           // host end, stays in this namespace (≤15 bytes)
-	PeerName      string           // other end; Docker moves it into the container
+	PeerName      string           // other end; Docker moves it into the container (≤15 bytes)
 	MTU           int              // for both ends; 0 keeps the kernel's default
 	PeerMAC       net.HardwareAddr // set on the peer when non-nil
 	TxChecksumOff bool             // turn TX checksum offload off on both ends
 }
 
-// EnsureVeth creates the pair if missing and brings the host end up; if the
-// pair exists (a retried call), its settings are applied again. A device by
-// that name that is not such a veth is left alone and reported. A pair made
-// by this call is deleted again if a later step fails.
-func (h *Host) EnsureVeth(v Veth) (err error) {
-	if len(v.HostName) > 15 || len(v.PeerName) > 15 || v.HostName == "" || v.PeerName == "" {
-		return fmt.Errorf("veth names %q and %q must be 1 to 15 bytes", v.HostName, v.PeerName)
-	}
-	link, err := h.nl.LinkByName(v.HostName)
-	switch {
-	case isNotFound(err):
-		if err := h.create(v); err != nil {
-			return err
-		}
-		defer func() {
-			if err != nil {
-				h.DeleteLink(v.HostName)
-			}
-		}()
-	case err != nil:
-		return fmt.Errorf("look up %s: %w", v.HostName, err)
-	default:
-		if _, ok := link.(*netlink.Veth); !ok {
-			return fmt.Errorf("%s exists and is a %s device, not a veth; it was not made by ovn-docker", v.HostName, link.Type())
+func (v Veth) validate() error {
+	for _, name := range []string{v.HostName, v.PeerName} {
+		if name == "" || len(name) > 15 {
+			return fmt.Errorf("veth name %q must be 1 to 15 bytes", name)
 		}
 	}
-	return h.configure(v)
+	if v.HostName == v.PeerName {
+		return fmt.Errorf("veth ends must have different names, both are %q", v.HostName)
+	}
+	return nil
 }
 
-func (h *Host) create(v Veth) error {
-	veth := &netlink.Veth{
-		LinkAttrs:        netlink.LinkAttrs{Name: v.HostName, MTU: v.MTU},
-		PeerName:         v.PeerName,
-		PeerHardwareAddr: v.PeerMAC,
+// EnsureVeth creates the pair if missing and brings the host end up; if
+// the pair exists (a retried call), its settings are applied again. A
+// device by that name that is not this pair is left alone and reported. A
+// pair made by this call is deleted again if a later step fails.
+func (h *Host) EnsureVeth(v Veth) error {
+	if err := v.validate(); err != nil {
+		return err
 	}
+	created, err := h.ensurePair(v)
+	if err != nil {
+		return err
+	}
+	if err := h.configure(v); err != nil {
+		if created {
+			return errors.Join(err, h.rollback(v.HostName))
+		}
+		return err
+	}
+	return nil
+}
+
+// ensurePair creates the pair or checks that the existing HostName is it,
+// and reports whether it created it.
+func (h *Host) ensurePair(v Veth) (bool, error) {
+	link, err := h.nl.LinkByName(v.HostName)
+	if isNotFound(err) {
+		if err := h.create(v); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up %s: %w", v.HostName, err)
+	}
+	return false, h.checkPair(link, v)
+}
+
+// create makes the pair with its MTU and the peer's MAC already set, so
+// that configure, which runs for new and existing pairs alike, finds
+// nothing left to change: each change it would make is a netlink round trip
+// under the RTNL lock, on the path of every docker run. The constructors
+// matter: a zero LinkAttrs would ask for a transmit queue length of 0.
+func (h *Host) create(v Veth) error {
+	attrs := netlink.NewLinkAttrs()
+	attrs.Name = v.HostName
+	if v.MTU > 0 {
+		attrs.MTU = v.MTU
+	}
+	veth := netlink.NewVeth(attrs)
+	veth.PeerName = v.PeerName
+	veth.PeerHardwareAddr = v.PeerMAC
 	if v.MTU > 0 {
 		veth.PeerMTU = uint32(v.MTU)
 	}
@@ -63,34 +89,67 @@ func (h *Host) create(v Veth) error {
 	return nil
 }
 
+// checkPair refuses an existing HostName unless it is a veth whose peer is
+// PeerName: anything else was not made by us for this endpoint.
+func (h *Host) checkPair(link netlink.Link, v Veth) error {
+	veth, ok := link.(*netlink.Veth)
+	if !ok {
+		return fmt.Errorf("%s exists and is a %s device, not a veth; it was not made by ovn-docker", v.HostName, link.Type())
+	}
+	peer, err := h.peerName(veth)
+	if err != nil {
+		return err
+	}
+	if peer != v.PeerName {
+		return fmt.Errorf("%s exists and is a veth whose peer is %s, not %s", v.HostName, peer, v.PeerName)
+	}
+	return nil
+}
+
+func (h *Host) rollback(name string) error {
+	if err := h.DeleteLink(name); err != nil {
+		return fmt.Errorf("roll back: %w", err)
+	}
+	return nil
+}
+
 // configure applies the wanted settings to both ends. The peer may already
-// be in a container (a retried Join): then only the host end is set.
+// be in a container (a retried Join): then only the host end is set, and a
+// local device that happens to carry PeerName is not touched.
 func (h *Host) configure(v Veth) error {
-	host, err := h.nl.LinkByName(v.HostName)
+	link, err := h.nl.LinkByName(v.HostName)
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", v.HostName, err)
 	}
-	ends := []netlink.Link{host}
-	peer, err := h.nl.LinkByName(v.PeerName)
-	if err == nil {
-		ends = append(ends, peer)
-		if v.PeerMAC != nil && peer.Attrs().HardwareAddr.String() != v.PeerMAC.String() {
-			if err := h.nl.LinkSetHardwareAddr(peer, v.PeerMAC); err != nil {
-				return fmt.Errorf("set MAC of %s: %w", v.PeerName, err)
-			}
-		}
-	} else if !isNotFound(err) {
-		return fmt.Errorf("look up %s: %w", v.PeerName, err)
+	veth, ok := link.(*netlink.Veth)
+	if !ok {
+		return fmt.Errorf("%s is a %s device, not a veth", v.HostName, link.Type())
 	}
-	for _, l := range ends {
-		if err := h.setEnd(l, v); err != nil {
+	if err := h.setEnd(veth, v); err != nil {
+		return err
+	}
+	if !peerElsewhere(veth) {
+		if err := h.configurePeer(veth.ParentIndex, v); err != nil {
 			return err
 		}
 	}
-	if err := h.nl.LinkSetUp(host); err != nil {
+	if err := h.nl.LinkSetUp(veth); err != nil {
 		return fmt.Errorf("bring %s up: %w", v.HostName, err)
 	}
 	return nil
+}
+
+func (h *Host) configurePeer(index int, v Veth) error {
+	peer, err := h.nl.LinkByIndex(index)
+	if err != nil {
+		return fmt.Errorf("look up %s: %w", v.PeerName, err)
+	}
+	if v.PeerMAC != nil && peer.Attrs().HardwareAddr.String() != v.PeerMAC.String() {
+		if err := h.nl.LinkSetHardwareAddr(peer, v.PeerMAC); err != nil {
+			return fmt.Errorf("set MAC of %s: %w", v.PeerName, err)
+		}
+	}
+	return h.setEnd(peer, v)
 }
 
 func (h *Host) setEnd(l netlink.Link, v Veth) error {
@@ -104,63 +163,4 @@ func (h *Host) setEnd(l netlink.Link, v Veth) error {
 		return h.TxChecksumOff(name)
 	}
 	return nil
-}
-
-// DeleteLink deletes the named device if present; deleting one end of a
-// veth removes both.
-func (h *Host) DeleteLink(name string) error {
-	link, err := h.nl.LinkByName(name)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("look up %s: %w", name, err)
-	}
-	// ENODEV: someone else deleted it between the lookup and now.
-	if err := h.nl.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete %s: %w", name, err)
-	}
-	return nil
-}
-
-// LinkExists reports whether the named device exists.
-func (h *Host) LinkExists(name string) (bool, error) {
-	_, err := h.nl.LinkByName(name)
-	if isNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
-}
-
-func isNotFound(err error) bool {
-	var nf netlink.LinkNotFoundError
-	return errors.As(err, &nf)
-}
-
-// VethInfo is what reconciliation needs to know of one veth.
-type VethInfo struct {
-	Name string
-	// PeerElsewhere: the other end is in another network namespace, which
-	// for our veths means a container holds it.
-	PeerElsewhere bool
-	Retired       bool // in RetiredGroup, waiting for deletion
-}
-
-// Veths lists the veths whose names start with prefix.
-func (h *Host) Veths(prefix string) ([]VethInfo, error) {
-	links, err := h.nl.LinkList()
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	var out []VethInfo
-	for _, l := range links {
-		v, ok := l.(*netlink.Veth)
-		if !ok || !strings.HasPrefix(v.Name, prefix) {
-			continue
-		}
-		// IFLA_LINK_NETNSID is reported only when the peer is in another
-		// namespace; netlink leaves NetNsID at -1 otherwise.
-		out = append(out, VethInfo{Name: v.Name, PeerElsewhere: v.NetNsID >= 0, Retired: v.Group == RetiredGroup})
-	}
-	return out, nil
 }
