@@ -75,13 +75,14 @@ type Config struct {
 
 // Driver serves Docker's NetworkDriver calls.
 type Driver struct {
-	nb      NB
-	ovs     OVS
-	links   Links
-	cfg     Config
-	locks   *keyedMutex
-	reaper  *reaper
-	orphans *grace.Tracker
+	nb        NB
+	ovs       OVS
+	links     Links
+	cfg       Config
+	locks     *keyedMutex
+	reaper    *reaper
+	orphans   *grace.Tracker
+	abandoned *abandoned
 }
 
 // New returns a driver using the given handles.
@@ -96,7 +97,7 @@ func New(nb NB, o OVS, links Links, cfg Config) *Driver {
 		cfg.OrphanGrace = time.Minute
 	}
 	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex(),
-		reaper: newReaper(links, cfg.Log, reaperWindow), orphans: grace.New(cfg.OrphanGrace)}
+		reaper: newReaper(links, cfg.Log, reaperWindow), orphans: grace.New(cfg.OrphanGrace), abandoned: newAbandoned()}
 }
 
 // crashPoint kills the daemon at a named point when a fault test asks for it.

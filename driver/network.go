@@ -27,6 +27,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal, Aux: cfg.Aux(),
 		Chassis: d.chassis(ctx),
 	})
+	d.abandoned.note(cfg.ID, err)
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,7 @@ type ReconcileReport struct {
 	Endpoints int      // endpoints of this host in use
 	Repaired  []string // OVS ports put back under containers that lost them
 	Removed   []string // host interface names of endpoints cleaned up
+	Switches  []string // networks whose failed creation had left a switch
 }
 
 // Reconcile cleans what crashes and lost calls left on this host. A
@@ -55,11 +56,15 @@ type ReconcileReport struct {
 // waits for the grace period, since Docker tears a container down with its
 // veth still inside it, and Leave removes the OVS port first.
 func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
+	swept, err := d.sweepAbandoned(ctx)
+	if err != nil {
+		return nil, err
+	}
 	all, err := d.survey(ctx)
 	if err != nil {
 		return nil, err
 	}
-	r := &ReconcileReport{}
+	r := &ReconcileReport{Switches: swept}
 	var suspects []string
 	for host, p := range all {
 		switch {

@@ -153,3 +153,23 @@ func TestAddressesInUse(t *testing.T) {
 		}
 	}
 }
+
+// A CreateNetwork that failed for want of an answer may still create its
+// switch later (a frozen NB wakes up); reconciliation removes it, and
+// leaves alone a network whose create was retried and succeeded.
+func TestReconcileSweepsAbandonedSwitches(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	unavailable := fmt.Errorf("create: %w", ovs.ErrUnavailable)
+	r.d.abandoned.note(nid, unavailable)
+	r.d.abandoned.note(epID(9), unavailable)
+	r.network(t) // nid created for real by a retry
+	r.nb.switches[epID(9)] = ovs.Switch{NetworkID: epID(9), Name: SwitchName(epID(9))}
+	rep, err := r.d.Reconcile(ctx)
+	if err != nil || !slices.Equal(rep.Switches, []string{epID(9)}) {
+		t.Fatalf("%+v %v", rep, err)
+	}
+	if _, ok := r.nb.switches[nid]; !ok {
+		t.Fatal("the retried network's switch was removed")
+	}
+}

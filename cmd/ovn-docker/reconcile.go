@@ -43,5 +43,5 @@ func reconcileOnce(ctx context.Context, d *driver.Driver, im *ipam.Manager, time
 		log.WithError(err).Warn("reconcile: address claims not checked")
 	}
 	log.WithFields(logrus.Fields{"endpoints": rep.Endpoints, "repaired": len(rep.Repaired),
-		"removed": len(rep.Removed), "released": len(released)}).Debug("reconcile pass")
+		"removed": len(rep.Removed), "switches": len(rep.Switches), "released": len(released)}).Debug("reconcile pass")
 }

@@ -226,7 +226,7 @@ func TestFaultDockerdRestart(t *testing.T) {
 }
 
 func TestFaultNBOutage(t *testing.T) {
-	restartPlugin(t, nil, "--ovn-timeout", "3s")
+	restartPlugin(t, nil, append([]string{"--ovn-timeout", "3s"}, fast...)...)
 	const ctl = "/usr/share/ovn/scripts/ovn-ctl"
 	t.Cleanup(func() { sh(ctl, "start_nb_ovsdb") })
 	must(t, ctl, "stop_nb_ovsdb")
@@ -259,9 +259,19 @@ func TestFaultNBOutage(t *testing.T) {
 	pid := strings.TrimSpace(must(t, "cat", "/var/run/ovn/ovnnb_db.pid"))
 	t.Cleanup(func() { sh("kill", "-CONT", pid) })
 	must(t, "kill", "-STOP", pid)
+	mark := logMark()
 	refused("frozen")
 	must(t, "kill", "-CONT", pid)
 	createdAgain()
+	// The frozen server ran the refused create when it woke up; the switch
+	// it made for a network Docker forgot must not stay.
+	eventually(t, 30*time.Second, "no switch left from the refused creates", func() error {
+		if got, _ := sh("ovn-nbctl", "--bare", "--columns=name", "find", "Logical_Switch", `external_ids:"docker:subnets"="10.88.0.0/24"`); got != "" {
+			return fmt.Errorf("switches %q", got)
+		}
+		return nil
+	})
+	t.Logf("cleanup by reconciliation:\n%s", reconcileLines(mark))
 }
 
 // logMark is where the plugin log ends now.
