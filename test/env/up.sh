@@ -10,7 +10,7 @@ set -euo pipefail
 STATE=/run/ovn-docker-env          # what this script started, for down.sh
 OVS_RUN=/var/run/openvswitch
 OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
-PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 procps)
+PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 procps systemd make)
 
 log() { printf 'env: %s\n' "$*" >&2; }
 die() { printf 'env: FAILED: %s\n' "$*" >&2; exit 1; }
