@@ -27,11 +27,11 @@ type abandoned struct {
 func newAbandoned() *abandoned { return &abandoned{since: map[string]time.Time{}} }
 
 // note records the outcome of a CreateNetwork.
-func (a *abandoned) note(networkID string, err error) {
+func (a *abandoned) note(networkID string, err error, now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if errors.Is(err, ovs.ErrUnavailable) {
-		a.since[networkID] = time.Now()
+		a.since[networkID] = now
 	} else if err == nil {
 		delete(a.since, networkID)
 	}
@@ -55,7 +55,7 @@ func (a *abandoned) list(now time.Time) []string {
 // sweepAbandoned deletes the switches of abandoned networks that appeared.
 func (d *Driver) sweepAbandoned(ctx context.Context) ([]string, error) {
 	var swept []string
-	for _, id := range d.abandoned.list(time.Now()) {
+	for _, id := range d.abandoned.list(d.cfg.Now()) {
 		unlock := d.locks.lock("net/" + id)
 		deleted, err := d.nb.DeleteSwitch(ctx, id)
 		unlock()

@@ -12,14 +12,13 @@ package driver
 
 import (
 	"context"
-	"os"
-	"syscall"
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/internal/faults"
 	"github.com/ovn-docker/ovn-docker/internal/grace"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
@@ -51,8 +50,8 @@ type OVS interface {
 // Links is what the driver needs of the host's network devices.
 type Links interface {
 	EnsureVeth(v hostnet.Veth) error
-	DeleteLink(name string) error
-	Retire(name string) error
+	DeleteLink(name, mark string) error
+	Retire(name, mark string) error
 	DeleteRetired() error
 	Veths(prefix string) ([]hostnet.VethInfo, error)
 	UnderlayMTU(encapIP string) (int, error)
@@ -67,10 +66,10 @@ type Config struct {
 	// OrphanGrace is how long an endpoint's pieces on this host must look
 	// orphaned, pass after pass, before reconciliation removes them.
 	OrphanGrace time.Duration
-	// CrashAt names a point where the daemon kills itself (SIGKILL), for
-	// fault tests only (env OVN_DOCKER_CRASH_AT); empty in production.
-	CrashAt string
-	Log     logrus.FieldLogger
+	Log         logrus.FieldLogger
+	// Now is the clock reconciliation judges grace periods by; tests pass
+	// their own. Nil means time.Now.
+	Now func() time.Time
 }
 
 // Driver serves Docker's NetworkDriver calls.
@@ -81,7 +80,8 @@ type Driver struct {
 	cfg       Config
 	locks     *keyedMutex
 	reaper    *reaper
-	orphans   *grace.Tracker
+	orphans   *grace.Tracker // endpoints' pieces
+	forgotten *grace.Tracker // networks Docker no longer knows
 	abandoned *abandoned
 }
 
@@ -96,17 +96,17 @@ func New(nb NB, o OVS, links Links, cfg Config) *Driver {
 	if cfg.OrphanGrace <= 0 {
 		cfg.OrphanGrace = time.Minute
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex(),
-		reaper: newReaper(links, cfg.Log, reaperWindow), orphans: grace.New(cfg.OrphanGrace), abandoned: newAbandoned()}
+		reaper: newReaper(links, cfg.Log, reaperWindow), orphans: grace.New(cfg.OrphanGrace),
+		forgotten: grace.New(cfg.OrphanGrace), abandoned: newAbandoned()}
 }
 
-// crashPoint kills the daemon at a named point when a fault test asks for it.
-func (d *Driver) crashPoint(name string) {
-	if d.cfg.CrashAt == name {
-		d.cfg.Log.WithField("point", name).Warn("crashing on request (OVN_DOCKER_CRASH_AT)")
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	}
-}
+// crashPoint kills the daemon at a named point when a fault test asks for
+// it; only the fault tests' build (-tags faults) has such points.
+func (d *Driver) crashPoint(name string) { faults.Point(d.cfg.Log, name) }
 
 // Close finishes background work (deleting retired veths) and stops it.
 func (d *Driver) Close() { d.reaper.close() }

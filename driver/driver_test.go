@@ -108,10 +108,18 @@ type fakeOVS struct {
 	ifaces     map[string]ovs.Iface
 	failAttach error
 	installed  error
+	systemID   string // "" means host1
 }
 
-func (f *fakeOVS) SystemID(context.Context) (string, error) { return "host1", nil }
-func (f *fakeOVS) EncapIP(context.Context) (string, error)  { return "172.31.0.1", nil }
+func (f *fakeOVS) SystemID(context.Context) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.systemID == "" {
+		return "host1", nil
+	}
+	return f.systemID, nil
+}
+func (f *fakeOVS) EncapIP(context.Context) (string, error) { return "172.31.0.1", nil }
 func (f *fakeOVS) Bridge(_ context.Context, name string) (*ovs.Bridge, error) {
 	if f.bridge == nil || f.bridge.Name != name {
 		return nil, ovs.ErrNotFound
@@ -174,16 +182,20 @@ func (f *fakeLinks) Veths(prefix string) ([]hostnet.VethInfo, error) {
 	var out []hostnet.VethInfo
 	for name := range f.veths {
 		if strings.HasPrefix(name, prefix) {
-			out = append(out, hostnet.VethInfo{Name: name, PeerElsewhere: f.moved[name], Retired: f.retired[name]})
+			out = append(out, hostnet.VethInfo{Name: name, PeerElsewhere: f.moved[name], Retired: f.retired[name],
+				Mark: f.veths[name].Mark})
 		}
 	}
 	return out, nil
 }
 
-func (f *fakeLinks) Retire(name string) error {
+func (f *fakeLinks) Retire(name, mark string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.veths[name]; ok {
+	if v, ok := f.veths[name]; ok {
+		if v.Mark != mark {
+			return hostnet.ErrNotOurs
+		}
 		f.retired[name] = true
 	}
 	return nil
@@ -206,9 +218,12 @@ func (f *fakeLinks) EnsureVeth(v hostnet.Veth) error {
 	return nil
 }
 
-func (f *fakeLinks) DeleteLink(name string) error {
+func (f *fakeLinks) DeleteLink(name, mark string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if v, ok := f.veths[name]; ok && v.Mark != mark {
+		return hostnet.ErrNotOurs
+	}
 	delete(f.veths, name)
 	return nil
 }
@@ -220,17 +235,30 @@ type rig struct {
 	nb    *fakeNB
 	ovs   *fakeOVS
 	links *fakeLinks
+	clock *fakeClock
 }
+
+// fakeClock is the time reconciliation sees: tests move it, nothing sleeps.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 func newRig(t *testing.T) *rig {
 	r := &rig{
 		nb:    &fakeNB{switches: map[string]ovs.Switch{}, ports: map[string]ovs.Port{}},
 		ovs:   &fakeOVS{bridge: &ovs.Bridge{Name: "br-int", DatapathType: "netdev"}, ifaces: map[string]ovs.Iface{}},
 		links: &fakeLinks{veths: map[string]hostnet.Veth{}, retired: map[string]bool{}, moved: map[string]bool{}},
+		clock: &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
 	log := logrus.New()
 	log.SetLevel(logrus.ErrorLevel)
-	r.d = New(r.nb, r.ovs, r.links, Config{Bridge: "br-int", ReadyTimeout: time.Second, OrphanGrace: time.Millisecond, Log: log})
+	r.d = New(r.nb, r.ovs, r.links, Config{Bridge: "br-int", ReadyTimeout: time.Second, OrphanGrace: time.Minute,
+		Log: log, Now: r.clock.Now})
 	t.Cleanup(r.d.Close)
 	return r
 }
@@ -276,7 +304,7 @@ func TestCreateEndpointReturnsOnlyWhatDockerLeftEmpty(t *testing.T) {
 	r := newRig(t)
 	r.network(t)
 	resp := r.endpoint(t, "")
-	if resp.Interface == nil || resp.Interface.MacAddress != EndpointMAC(eid).String() || resp.Interface.Address != "" {
+	if resp.Interface == nil || resp.Interface.MacAddress != "0a:58:0a:4d:00:03" || resp.Interface.Address != "" {
 		t.Fatalf("reply without MAC from Docker: %+v", resp.Interface)
 	}
 	if resp := r.endpoint(t, "02:42:0a:4d:00:03"); resp.Interface != nil {

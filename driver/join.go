@@ -66,7 +66,7 @@ func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Brid
 	}
 	host := HostIfName(port.EndpointID)
 	err = d.links.EnsureVeth(hostnet.Veth{
-		HostName: host, PeerName: PeerIfName(port.EndpointID), MTU: mtu, PeerMAC: mac,
+		HostName: host, PeerName: PeerIfName(port.EndpointID), MTU: mtu, PeerMAC: mac, Mark: linkMark(port.EndpointID),
 		// The userspace datapath does not complete partial checksums.
 		TxChecksumOff: br.Userspace(),
 	})
@@ -140,7 +140,7 @@ func (d *Driver) detach(ctx context.Context, endpointID string) error {
 	if d.reaper.busy(endpointID) {
 		return nil
 	}
-	if err := d.links.DeleteLink(host); err != nil {
+	if err := d.links.DeleteLink(host, linkMark(endpointID)); err != nil {
 		return fmt.Errorf("delete veth %s: %w", host, err)
 	}
 	return nil

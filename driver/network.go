@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
 
@@ -12,22 +11,30 @@ import (
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
-// CreateNetwork makes the network's logical switch, once.
+// CreateNetwork makes the network's logical switch, once. What it records
+// is read, never guessed: a network whose MTU or creating chassis is wrong
+// would misbehave long after this call, where nobody would look for why.
 func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRequest) error {
 	cfg, err := ParseNetwork(req)
 	if err != nil {
 		return err
 	}
 	defer d.locks.lock("net/" + cfg.ID)()
+	chassis, err := d.ovs.SystemID(ctx)
+	if err != nil {
+		return fmt.Errorf("cannot create network %s: this host's OVN chassis name is unknown: %w", shortID(cfg.ID), err)
+	}
 	if cfg.MTU == 0 {
-		cfg.MTU = d.defaultMTU(ctx)
+		if cfg.MTU, err = d.defaultMTU(ctx); err != nil {
+			return fmt.Errorf("cannot create network %s: %w", shortID(cfg.ID), err)
+		}
 	}
 	created, err := d.nb.EnsureSwitch(ctx, ovs.Switch{
 		Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
 		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal, Aux: cfg.Aux(),
-		Chassis: d.chassis(ctx),
+		Chassis: chassis, Pools: cfg.PoolIDs(),
 	})
-	d.abandoned.note(cfg.ID, err)
+	d.abandoned.note(cfg.ID, err, d.cfg.Now())
 	if err != nil {
 		return err
 	}
@@ -37,36 +44,18 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	return nil
 }
 
-// chassis names this host for the switch's record, which tells whose
-// reconciliation looks after the network's IPAM claims; an unreachable OVS
-// leaves it empty rather than failing the network.
-func (d *Driver) chassis(ctx context.Context) string {
-	octx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	id, err := d.ovs.SystemID(octx)
-	if err != nil {
-		d.cfg.Log.WithError(err).Warn("cannot read this host's system-id")
-	}
-	return id
-}
-
 // defaultMTU leaves room for the Geneve header on the underlay that carries
 // the tunnels, so packets between hosts are never fragmented or dropped.
-func (d *Driver) defaultMTU(ctx context.Context) int {
-	// The local OVS database only refines the guess; do not let it being
-	// down eat the whole call's budget.
-	octx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	encapIP, err := d.ovs.EncapIP(octx)
+func (d *Driver) defaultMTU(ctx context.Context) (int, error) {
+	encapIP, err := d.ovs.EncapIP(ctx)
 	if err != nil {
-		d.cfg.Log.WithError(err).Warn("cannot read ovn-encap-ip; sizing the MTU from the default route")
+		return 0, fmt.Errorf("cannot read ovn-encap-ip to size the MTU: %w", err)
 	}
 	mtu, err := d.links.UnderlayMTU(encapIP)
 	if err != nil {
-		d.cfg.Log.WithError(err).Warn("cannot read the underlay MTU; assuming 1500")
-		mtu = 1500
+		return 0, fmt.Errorf("cannot size the MTU from the underlay (%v); give it with -o %s=N", err, OptMTU)
 	}
-	return mtu - hostnet.GeneveOverhead(encapIP)
+	return mtu - hostnet.GeneveOverhead(encapIP), nil
 }
 
 // DeleteNetwork removes the network's switch; a network already gone is

@@ -52,6 +52,7 @@ const (
 
 // Pool is one subnet of a network as Docker's IPAM gave it.
 type Pool struct {
+	Space   string // the IPAM driver's address space
 	Subnet  netip.Prefix
 	Gateway netip.Prefix // zero when Docker sent none
 	Aux     []netip.Addr // --aux-address reservations
@@ -71,6 +72,20 @@ func (c NetworkConfig) Subnets() []string {
 	var out []string
 	for _, p := range append(append([]Pool{}, c.IPv4...), c.IPv6...) {
 		out = append(out, p.Subnet.String())
+	}
+	return out
+}
+
+// PoolIDs names the network's pools as "<address space>/<subnet>", which
+// for ovn-docker's IPAM is the PoolID Docker holds: reconciliation keys
+// address claims by it, never by subnet alone, since pools of other hosts,
+// spaces or drivers may share a subnet.
+func (c NetworkConfig) PoolIDs() []string {
+	var out []string
+	for _, p := range append(append([]Pool{}, c.IPv4...), c.IPv6...) {
+		if p.Space != "" {
+			out = append(out, p.Space+"/"+p.Subnet.String())
+		}
 	}
 	return out
 }
@@ -152,7 +167,7 @@ func parsePools(data []*network.IPAMData, v6 bool) ([]Pool, error) {
 		if err != nil || subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6() {
 			return nil, invalid("%q is not a valid %s subnet", d.Pool, family)
 		}
-		p := Pool{Subnet: subnet.Masked()}
+		p := Pool{Space: d.AddressSpace, Subnet: subnet.Masked()}
 		if d.Gateway != "" {
 			if p.Gateway, err = parseGateway(d.Gateway); err != nil || !p.Subnet.Contains(p.Gateway.Addr()) {
 				return nil, invalid("gateway %q is not an address in subnet %s", d.Gateway, p.Subnet)
@@ -301,7 +316,7 @@ func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
 		return cfg, err
 	}
 	if iface.MacAddress == "" {
-		cfg.MAC = EndpointMAC(req.EndpointID)
+		cfg.MAC = EndpointMAC(cfg.IPv4.Addr(), cfg.IPv6.Addr(), req.EndpointID)
 		return cfg, nil
 	}
 	mac, err := net.ParseMAC(iface.MacAddress)

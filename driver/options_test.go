@@ -3,6 +3,8 @@ package driver
 import (
 	"encoding/json"
 	"errors"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -131,7 +133,7 @@ func TestParseEndpoint(t *testing.T) {
 			Interface: &network.EndpointInterface{Address: addr, AddressIPv6: addr6, MacAddress: mac}}
 	}
 	cfg, err := ParseEndpoint(req("10.0.0.2/24", "fd00::2/64", ""))
-	if err != nil || cfg.MACGiven || cfg.MAC.String() != EndpointMAC(id).String() || strings.Join(cfg.IPs(), " ") != "10.0.0.2 fd00::2" {
+	if err != nil || cfg.MACGiven || cfg.MAC.String() != "0a:58:0a:00:00:02" || strings.Join(cfg.IPs(), " ") != "10.0.0.2 fd00::2" {
 		t.Fatalf("%+v %v", cfg, err)
 	}
 	for _, bad := range []*network.CreateEndpointRequest{
@@ -161,8 +163,39 @@ func TestNames(t *testing.T) {
 	if HostIfName(id) == PeerIfName(id) || HostIfName("short") != "ovhshort" {
 		t.Errorf("names %q %q", HostIfName(id), PeerIfName(id))
 	}
-	mac := EndpointMAC(id)
-	if mac[0]&0x02 == 0 || mac[0]&0x01 != 0 || mac.String() != EndpointMAC(id).String() || mac.String() == EndpointMAC(id+"x").String() {
-		t.Errorf("EndpointMAC = %s: want locally administered, unicast, stable, distinct", mac)
+}
+
+// A container restarted or reconnected gets a new endpoint but the same
+// address, and must keep its MAC: Docker 20.10 sends no gratuitous ARP,
+// so peers would hold a dead MAC for up to a minute.
+func TestEndpointMACFollowsTheAddress(t *testing.T) {
+	const id1, id2 = "0ba3fc4a3da1f9f4", "77aa11bb22cc33dd"
+	v4, v4b := netip.MustParseAddr("10.77.0.3"), netip.MustParseAddr("10.77.0.4")
+	v6, v6b := netip.MustParseAddr("fd00::1:3"), netip.MustParseAddr("fd00::1:4")
+	none := netip.Addr{}
+	for _, tc := range []struct {
+		name       string
+		a, b       net.HardwareAddr
+		wantEqual  bool
+		wantString string
+	}{
+		{"same IPv4, new endpoint", EndpointMAC(v4, none, id1), EndpointMAC(v4, none, id2), true, "0a:58:0a:4d:00:03"},
+		{"IPv4 wins in dual stack", EndpointMAC(v4, v6, id1), EndpointMAC(v4, v6b, id2), true, "0a:58:0a:4d:00:03"},
+		{"other IPv4", EndpointMAC(v4, none, id1), EndpointMAC(v4b, none, id1), false, ""},
+		{"same IPv6 alone, new endpoint", EndpointMAC(none, v6, id1), EndpointMAC(none, v6, id2), true, "0e:00:00:01:00:03"},
+		{"other IPv6", EndpointMAC(none, v6, id1), EndpointMAC(none, v6b, id1), false, ""},
+		{"no address: from the ID", EndpointMAC(none, none, id1), EndpointMAC(none, none, id2), false, ""},
+	} {
+		if (tc.a.String() == tc.b.String()) != tc.wantEqual {
+			t.Errorf("%s: %s vs %s", tc.name, tc.a, tc.b)
+		}
+		if tc.wantString != "" && tc.a.String() != tc.wantString {
+			t.Errorf("%s: %s, want %s", tc.name, tc.a, tc.wantString)
+		}
+		for _, mac := range []net.HardwareAddr{tc.a, tc.b} {
+			if len(mac) != 6 || mac[0]&0x02 == 0 || mac[0]&0x01 != 0 {
+				t.Errorf("%s: %s is not a locally administered unicast MAC", tc.name, mac)
+			}
+		}
 	}
 }

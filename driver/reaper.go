@@ -38,7 +38,7 @@ func newReaper(links Links, log logrus.FieldLogger, window time.Duration) *reape
 
 // retire hands the endpoint's veth over for deletion.
 func (r *reaper) retire(endpointID, host string) error {
-	if err := r.links.Retire(host); err != nil {
+	if err := r.links.Retire(host, linkMark(endpointID)); err != nil {
 		return err
 	}
 	r.mu.Lock()

@@ -7,21 +7,23 @@ import (
 	"net/netip"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
 // An endpoint has up to three pieces on this host, all named from its ID:
-// the logical port bound to this chassis, the OVS port on the bridge, and
-// the veth. It is in use exactly when all three exist and the veth's other
-// end is in another network namespace: Docker moved it into a container.
-// Anything else is a call in flight (CreateEndpoint before Join, Leave
-// before DeleteEndpoint: milliseconds) or a leftover of a crash or a lost
-// call. Reconcile removes the pieces of an endpoint only after it has
-// looked unused on every pass for the orphan grace period, and only pieces
-// carrying our marks, named our way and bound to this chassis.
+// the logical port, the OVS port on the bridge, and the veth marked as
+// ours. It is in use exactly when the logical port and the veth exist and
+// the veth's other end is in another network namespace: Docker moved it
+// into a container. Anything else is a call in flight (CreateEndpoint
+// before Join, Leave before DeleteEndpoint: milliseconds) or a leftover of
+// a crash or a lost call. Reconcile removes the pieces of an endpoint only
+// after it has looked unused on every pass for the orphan grace period,
+// and only pieces carrying our marks. A logical port counts as this host's
+// when it is bound to this chassis or when this host holds its OVS port or
+// veth, so a changed system-id never makes a running container's port look
+// like another host's and its local pieces like orphans.
 type pieces struct {
 	port  *ovs.Port
 	iface *ovs.Iface
@@ -34,6 +36,9 @@ func (p pieces) endpointID() string {
 		return p.port.EndpointID
 	case p.iface != nil:
 		return p.iface.EndpointID
+	case p.veth != nil:
+		id, _ := markedEndpoint(p.veth.Mark)
+		return id
 	}
 	return ""
 }
@@ -47,20 +52,29 @@ func (p pieces) inUse() bool {
 type ReconcileReport struct {
 	Endpoints int      // endpoints of this host in use
 	Repaired  []string // OVS ports put back under containers that lost them
+	Rehomed   []string // ports of running containers bound again to this chassis
 	Removed   []string // host interface names of endpoints cleaned up
 	Switches  []string // networks whose failed creation had left a switch
 }
 
+// Keys of the tracked suspects that are to be mended rather than removed.
+const (
+	repairKey = "repair "
+	rehomeKey = "rehome "
+)
+
 // Reconcile cleans what crashes and lost calls left on this host. A
-// running container whose OVS port went missing gets it back; that too
-// waits for the grace period, since Docker tears a container down with its
-// veth still inside it, and Leave removes the OVS port first.
+// running container whose OVS port went missing gets it back, and one
+// whose port is bound to another chassis name (system-id changed) is bound
+// to this one again; both wait for the grace period too, since Docker tears
+// a container down with its veth still inside it, and Leave removes the
+// OVS port first.
 func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	swept, err := d.sweepAbandoned(ctx)
 	if err != nil {
 		return nil, err
 	}
-	all, err := d.survey(ctx)
+	chassis, all, err := d.survey(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -72,39 +86,50 @@ func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 			// The reaper owns it.
 		case p.inUse() && p.iface == nil:
 			suspects = append(suspects, repairKey+host)
+		case p.inUse() && p.port.Chassis != chassis:
+			suspects = append(suspects, rehomeKey+host)
 		case p.inUse():
 			r.Endpoints++
 		default:
 			suspects = append(suspects, host)
 		}
 	}
-	for _, key := range d.orphans.Observe(suspects, time.Now()) {
-		host, repair := strings.CutPrefix(key, repairKey)
-		acted, err := d.settle(ctx, host, all[host], repair)
-		if err != nil {
+	for _, key := range d.orphans.Observe(suspects, d.cfg.Now()) {
+		if err := d.settleKey(ctx, key, all, r); err != nil {
 			return r, err
-		}
-		switch {
-		case acted && repair:
-			r.Repaired = append(r.Repaired, host)
-		case acted:
-			r.Removed = append(r.Removed, host)
 		}
 	}
 	sort.Strings(r.Removed)
 	return r, nil
 }
 
-// repairKey marks, among the tracked suspects, endpoints to re-plug.
-const repairKey = "repair "
+func (d *Driver) settleKey(ctx context.Context, key string, all map[string]*pieces, r *ReconcileReport) error {
+	host, kind := key, ""
+	for _, k := range []string{repairKey, rehomeKey} {
+		if h, ok := strings.CutPrefix(key, k); ok {
+			host, kind = h, k
+		}
+	}
+	acted, err := d.settle(ctx, host, all[host], kind)
+	switch {
+	case err != nil || !acted:
+	case kind == repairKey:
+		r.Repaired = append(r.Repaired, host)
+	case kind == rehomeKey:
+		r.Rehomed = append(r.Rehomed, host)
+	default:
+		r.Removed = append(r.Removed, host)
+	}
+	return err
+}
 
 // settle re-checks one endpoint under its lock, so no call has picked it up
-// since the survey, then re-plugs or removes it. It reports whether it acted.
-func (d *Driver) settle(ctx context.Context, host string, was *pieces, repair bool) (bool, error) {
+// since the survey, then mends or removes it. It reports whether it acted.
+func (d *Driver) settle(ctx context.Context, host string, was *pieces, kind string) (bool, error) {
 	if id := was.endpointID(); id != "" {
 		defer d.locks.lock("ep/" + id)()
 	}
-	all, err := d.survey(ctx)
+	chassis, all, err := d.survey(ctx)
 	if err != nil {
 		return false, err
 	}
@@ -112,32 +137,36 @@ func (d *Driver) settle(ctx context.Context, host string, was *pieces, repair bo
 	switch {
 	case p == nil || (p.veth != nil && p.veth.Retired):
 		return false, nil
-	case repair && p.inUse() && p.iface == nil:
+	case kind == repairKey && p.inUse() && p.iface == nil:
 		return true, d.replug(ctx, p)
-	case !repair && !p.inUse():
+	case kind == rehomeKey && p.inUse() && p.port.Chassis != chassis:
+		return true, d.rehome(ctx, p, chassis)
+	case kind == "" && !p.inUse():
 		return true, d.clean(ctx, host, p)
 	}
 	return false, nil
 }
 
-// survey gathers this host's pieces of every endpoint, by host interface name.
-func (d *Driver) survey(ctx context.Context) (map[string]*pieces, error) {
+// survey gathers this host's pieces of every endpoint, by host interface
+// name, and says which chassis this host is.
+func (d *Driver) survey(ctx context.Context) (string, map[string]*pieces, error) {
 	chassis, err := d.ovs.SystemID(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("read this host's system-id: %w", err)
+		return "", nil, fmt.Errorf("read this host's system-id: %w", err)
 	}
 	ports, err := d.nb.Ports(ctx)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	ifaces, err := d.ovs.Interfaces(ctx)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	veths, err := d.links.Veths(hostIfPrefix)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
+	byEndpoint := make(map[string]*ovs.Port, len(ports))
 	all := map[string]*pieces{}
 	get := func(host string) *pieces {
 		if all[host] == nil {
@@ -146,25 +175,30 @@ func (d *Driver) survey(ctx context.Context) (map[string]*pieces, error) {
 		return all[host]
 	}
 	for _, p := range ports {
+		byEndpoint[p.EndpointID] = p
 		if p.Chassis == chassis {
 			get(HostIfName(p.EndpointID)).port = p
 		}
 	}
 	for _, i := range ifaces {
-		get(i.Name).iface = i
-	}
-	for i := range veths {
-		if isHostIfName(veths[i].Name) {
-			get(veths[i].Name).veth = &veths[i]
+		if HostIfName(i.EndpointID) == i.Name {
+			pc := get(i.Name)
+			pc.iface, pc.port = i, byEndpoint[i.EndpointID]
 		}
 	}
-	return all, nil
+	for i := range veths {
+		if id, ok := markedEndpoint(veths[i].Mark); ok && HostIfName(id) == veths[i].Name {
+			pc := get(veths[i].Name)
+			pc.veth, pc.port = &veths[i], byEndpoint[id]
+		}
+	}
+	return chassis, all, nil
 }
 
-// isHostIfName: only names we would have made are ours to clean.
-func isHostIfName(name string) bool {
-	id := strings.TrimPrefix(name, hostIfPrefix)
-	return len(name) <= 15 && id != name && idPattern.MatchString(id)
+// markedEndpoint reads the endpoint ID out of a veth's mark (linkMark).
+func markedEndpoint(mark string) (string, bool) {
+	id, ok := strings.CutPrefix(mark, linkMark(""))
+	return id, ok && idPattern.MatchString(id)
 }
 
 // replug puts a container's veth back on the bridge after someone removed
@@ -181,10 +215,25 @@ func (d *Driver) replug(ctx context.Context, p *pieces) error {
 	return nil
 }
 
+// rehome binds a running container's port to this chassis again, after
+// this host's system-id changed under it.
+func (d *Driver) rehome(ctx context.Context, p *pieces, chassis string) error {
+	port := *p.port
+	port.Switch, port.Chassis = SwitchName(port.NetworkID), chassis
+	if _, err := d.nb.EnsurePort(ctx, port); err != nil {
+		return fmt.Errorf("bind logical port %s to chassis %s: %w", port.Name, chassis, err)
+	}
+	d.cfg.Log.WithFields(map[string]any{"endpoint": port.EndpointID, "chassis": chassis, "was": p.port.Chassis}).
+		Warn("reconcile: bound a running container's port to this host's new system-id")
+	return nil
+}
+
 // clean removes an orphan endpoint's pieces from this host and OVN.
 func (d *Driver) clean(ctx context.Context, host string, p *pieces) error {
-	if err := d.detach(ctx, strings.TrimPrefix(host, hostIfPrefix)); err != nil && !errors.Is(err, ovs.ErrNotFound) {
-		return err
+	if id := p.endpointID(); id != "" {
+		if err := d.detach(ctx, id); err != nil && !errors.Is(err, ovs.ErrNotFound) {
+			return err
+		}
 	}
 	if p.port != nil {
 		if _, err := d.nb.DeletePort(ctx, p.port.Name); err != nil {
@@ -196,11 +245,13 @@ func (d *Driver) clean(ctx context.Context, host string, p *pieces) error {
 	return nil
 }
 
-// AddressesInUse says, for every subnet of a network this host created,
-// which addresses its endpoints, gateways and aux reservations hold in OVN,
+// AddressesInUse says, for every pool of a network this host created
+// (keyed by "<address space>/<subnet>", see NetworkConfig.PoolIDs), which
+// addresses its endpoints, gateways and aux reservations hold in OVN,
 // whichever host the endpoints are on. IPAM claims outside these are
-// orphans (see ipam.Manager.ReleaseOrphans).
-func (d *Driver) AddressesInUse(ctx context.Context) (map[netip.Prefix]map[netip.Addr]bool, error) {
+// orphans (see ipam.Manager.ReleaseOrphans); pools not listed are left
+// alone, whoever shares their subnet.
+func (d *Driver) AddressesInUse(ctx context.Context) (map[string]map[netip.Addr]bool, error) {
 	chassis, err := d.ovs.SystemID(ctx)
 	if err != nil {
 		return nil, err
@@ -217,18 +268,17 @@ func (d *Driver) AddressesInUse(ctx context.Context) (map[netip.Prefix]map[netip
 	for _, p := range ports {
 		byNet[p.NetworkID] = append(byNet[p.NetworkID], p.IPs...)
 	}
-	out := map[netip.Prefix]map[netip.Addr]bool{}
+	out := map[string]map[netip.Addr]bool{}
 	for _, s := range switches {
 		if s.Chassis != chassis || chassis == "" {
 			continue
 		}
 		held := append(append(append([]string{}, byNet[s.NetworkID]...), s.Aux...), gatewayAddrs(s.Gateways)...)
-		for _, sub := range s.Subnets {
-			p, err := netip.ParsePrefix(sub)
-			if err != nil {
-				continue
+		for _, id := range s.Pools {
+			_, sub, _ := strings.Cut(id, "/")
+			if p, err := netip.ParsePrefix(sub); err == nil {
+				out[id] = addrsIn(p, held)
 			}
-			out[p] = addrsIn(p, held)
 		}
 	}
 	return out, nil

@@ -9,9 +9,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// DeleteLink deletes the named device if present; deleting one end of a
-// veth removes both.
-func (h *Host) DeleteLink(name string) error {
+// ErrNotOurs means a device has the name asked for but not our mark.
+var ErrNotOurs = errors.New("does not carry ovn-docker's mark")
+
+// DeleteLink deletes the named device if present and marked mark (its
+// alias, see Veth.Mark); deleting one end of a veth removes both. A device
+// by that name without the mark is left alone and reported (ErrNotOurs).
+func (h *Host) DeleteLink(name, mark string) error {
+	link, err := h.ownedLink(name, mark)
+	if err != nil || link == nil {
+		return err
+	}
+	return h.del(link)
+}
+
+// ownedLink looks name up and checks its mark; absent is (nil, nil).
+func (h *Host) ownedLink(name, mark string) (netlink.Link, error) {
+	link, err := h.nl.LinkByName(name)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("look up %s: %w", name, err)
+	}
+	if link.Attrs().Alias != mark {
+		return nil, fmt.Errorf("device %s %w (its alias is %q); it was left alone", name, ErrNotOurs, link.Attrs().Alias)
+	}
+	return link, nil
+}
+
+// deleteLink deletes the named device, marked or not: only for a pair this
+// very call created.
+func (h *Host) deleteLink(name string) error {
 	link, err := h.nl.LinkByName(name)
 	if isNotFound(err) {
 		return nil
@@ -19,6 +48,11 @@ func (h *Host) DeleteLink(name string) error {
 	if err != nil {
 		return fmt.Errorf("look up %s: %w", name, err)
 	}
+	return h.del(link)
+}
+
+func (h *Host) del(link netlink.Link) error {
+	name := link.Attrs().Name
 	// ENODEV: someone else deleted it between the lookup and now.
 	if err := h.nl.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("delete %s: %w", name, err)
@@ -49,12 +83,14 @@ type VethInfo struct {
 	// PeerElsewhere: the other end is in another network namespace, which
 	// for our veths means a container holds it.
 	PeerElsewhere bool
-	Retired       bool // in RetiredGroup, waiting for deletion
+	Retired       bool   // in RetiredGroup, waiting for deletion
+	Mark          string // the alias; ours carry Veth.Mark
 }
 
 // Veths lists the veths whose names start with prefix.
 func (h *Host) Veths(prefix string) ([]VethInfo, error) {
-	links, err := h.nl.LinkList()
+	var links []netlink.Link
+	err := retryDump(func() (err error) { links, err = h.nl.LinkList(); return err })
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -64,7 +100,7 @@ func (h *Host) Veths(prefix string) ([]VethInfo, error) {
 		if !ok || !strings.HasPrefix(v.Name, prefix) {
 			continue
 		}
-		out = append(out, VethInfo{Name: v.Name, PeerElsewhere: peerElsewhere(v), Retired: v.Group == RetiredGroup})
+		out = append(out, VethInfo{Name: v.Name, PeerElsewhere: peerElsewhere(v), Retired: v.Group == RetiredGroup, Mark: v.Alias})
 	}
 	return out, nil
 }
@@ -72,3 +108,18 @@ func (h *Host) Veths(prefix string) ([]VethInfo, error) {
 // peerElsewhere: the kernel reports IFLA_LINK_NETNSID only when the peer is
 // in another namespace; netlink leaves NetNsID at -1 otherwise.
 func peerElsewhere(v *netlink.Veth) bool { return v.NetNsID >= 0 }
+
+// dumpTries bounds how often a dump the kernel interrupted (the link table
+// changed while it was being read) is asked for again: a partial list
+// would make devices in use look absent.
+const dumpTries = 10
+
+func retryDump(dump func() error) error {
+	var err error
+	for i := 0; i < dumpTries; i++ {
+		if err = dump(); !errors.Is(err, netlink.ErrDumpInterrupted) {
+			return err
+		}
+	}
+	return fmt.Errorf("the kernel interrupted %d dumps in a row: %w", dumpTries, err)
+}

@@ -1,14 +1,17 @@
 package hostnet
 
 import (
+	"errors"
 	"fmt"
 	"net"
 
 	"github.com/vishvananda/netlink"
 )
 
-// defaultMTU is what UnderlayMTU assumes when nothing tells it better.
-const defaultMTU = 1500
+// ErrNoUnderlay means no device could be found whose MTU bounds the
+// tunnels: guessing one would give every container of the network an MTU
+// that may drop large packets between hosts.
+var ErrNoUnderlay = errors.New("no underlay device found")
 
 // GeneveOverhead is what Geneve encapsulation adds to a packet: outer IP,
 // UDP, Geneve header with OVN's option, and the inner Ethernet header, so a
@@ -24,7 +27,7 @@ func GeneveOverhead(encapIP string) int {
 // UnderlayMTU returns the MTU of the device that carries encapIP. When
 // encapIP is empty, not on this host, or on loopback (single-host setups
 // encapsulate to 127.0.0.1 or not at all), it uses the device of the IPv4
-// default route, and 1500 if there is none.
+// default route, and fails with ErrNoUnderlay if there is none.
 func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 	if ip := net.ParseIP(encapIP); ip != nil {
 		mtu, err := h.mtuOfAddr(ip)
@@ -37,7 +40,7 @@ func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 		return 0, err
 	}
 	if index == 0 {
-		return defaultMTU, nil
+		return 0, fmt.Errorf("%w: ovn-encap-ip %q is not on a device of this host and there is no IPv4 default route", ErrNoUnderlay, encapIP)
 	}
 	link, err := h.nl.LinkByIndex(index)
 	if err != nil {
@@ -48,7 +51,8 @@ func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 
 // mtuOfAddr returns the MTU of the non-loopback device holding ip, or 0.
 func (h *Host) mtuOfAddr(ip net.IP) (int, error) {
-	addrs, err := h.nl.AddrList(nil, netlink.FAMILY_ALL)
+	var addrs []netlink.Addr
+	err := retryDump(func() (err error) { addrs, err = h.nl.AddrList(nil, netlink.FAMILY_ALL); return err })
 	if err != nil {
 		return 0, fmt.Errorf("list addresses: %w", err)
 	}
@@ -72,7 +76,8 @@ func (h *Host) mtuOfAddr(ip net.IP) (int, error) {
 // route in the main table, or 0 if there is none. For a multipath route
 // the first next hop stands for all.
 func (h *Host) defaultRouteDevice() (int, error) {
-	routes, err := h.nl.RouteList(nil, netlink.FAMILY_V4)
+	var routes []netlink.Route
+	err := retryDump(func() (err error) { routes, err = h.nl.RouteList(nil, netlink.FAMILY_V4); return err })
 	if err != nil {
 		return 0, fmt.Errorf("list routes: %w", err)
 	}

@@ -1,6 +1,7 @@
 package hostnet
 
 import (
+	"errors"
 	"strconv"
 	"testing"
 )
@@ -30,10 +31,12 @@ func TestUnderlayMTU(t *testing.T) {
 			}
 		}
 	}
-	check("no default route", map[string]int{
-		"172.31.9.1": 9000, "fd00:9::1": 9000,
-		"": 1500, "127.0.0.1": 1500, "192.0.2.1": 1500,
-	})
+	check("no default route", map[string]int{"172.31.9.1": 9000, "fd00:9::1": 9000})
+	for _, ip := range []string{"", "127.0.0.1", "192.0.2.1"} {
+		if got, err := h.UnderlayMTU(ip); !errors.Is(err, ErrNoUnderlay) {
+			t.Errorf("no default route: UnderlayMTU(%q) = %d, %v; want ErrNoUnderlay, not a guess", ip, got, err)
+		}
+	}
 	fakeNIC(t, ns, "uplink", 1400, "172.31.8.1/24")
 	run(t, ns, "ip", "route", "add", "default", "via", "172.31.8.254")
 	check("default route via uplink", map[string]int{

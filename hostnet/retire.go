@@ -15,15 +15,12 @@ import (
 // its size. The value spells "OVD" and is unlikely to collide.
 const RetiredGroup = 0x4f564400
 
-// Retire marks the named device for the next DeleteRetired; an absent
-// device is success.
-func (h *Host) Retire(name string) error {
-	link, err := h.nl.LinkByName(name)
-	if isNotFound(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("look up %s: %w", name, err)
+// Retire marks the named device for the next DeleteRetired, provided it
+// carries mark (see DeleteLink); an absent device is success.
+func (h *Host) Retire(name, mark string) error {
+	link, err := h.ownedLink(name, mark)
+	if err != nil || link == nil {
+		return err
 	}
 	if err := h.nl.LinkSetGroup(link, RetiredGroup); err != nil && !errors.Is(err, unix.ENODEV) {
 		return fmt.Errorf("retire %s: %w", name, err)

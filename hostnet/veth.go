@@ -15,6 +15,10 @@ type Veth struct {
 	MTU           int              // for both ends; 0 keeps the kernel's default
 	PeerMAC       net.HardwareAddr // set on the peer when non-nil
 	TxChecksumOff bool             // turn TX checksum offload off on both ends
+	// Mark is written as the host end's alias (IFLA_IFALIAS): the
+	// ownership mark that DeleteLink, Retire and Veths go by, so nothing
+	// that merely shares the naming pattern is ever touched.
+	Mark string
 }
 
 func (v Veth) validate() error {
@@ -74,6 +78,7 @@ func (h *Host) ensurePair(v Veth) (bool, error) {
 func (h *Host) create(v Veth) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = v.HostName
+	attrs.Alias = v.Mark
 	if v.MTU > 0 {
 		attrs.MTU = v.MTU
 	}
@@ -107,7 +112,7 @@ func (h *Host) checkPair(link netlink.Link, v Veth) error {
 }
 
 func (h *Host) rollback(name string) error {
-	if err := h.DeleteLink(name); err != nil {
+	if err := h.deleteLink(name); err != nil {
 		return fmt.Errorf("roll back: %w", err)
 	}
 	return nil
@@ -127,6 +132,11 @@ func (h *Host) configure(v Veth) error {
 	}
 	if err := h.setEnd(veth, v); err != nil {
 		return err
+	}
+	if v.Mark != "" && veth.Alias != v.Mark {
+		if err := h.nl.LinkSetAlias(veth, v.Mark); err != nil {
+			return fmt.Errorf("mark %s as ours: %w", v.HostName, err)
+		}
 	}
 	if !peerElsewhere(veth) {
 		if err := h.configurePeer(veth.ParentIndex, v); err != nil {

@@ -1,6 +1,7 @@
 package hostnet
 
 import (
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -10,7 +11,7 @@ import (
 
 func testVeth() Veth {
 	mac, _ := net.ParseMAC("02:42:0a:00:00:05")
-	return Veth{HostName: "ovhtest", PeerName: "ovctest", MTU: 1442, PeerMAC: mac, TxChecksumOff: true}
+	return Veth{HostName: "ovhtest", PeerName: "ovctest", MTU: 1442, PeerMAC: mac, TxChecksumOff: true, Mark: "ovn-docker test"}
 }
 
 func TestEnsureVethCreatesConfiguredPair(t *testing.T) {
@@ -172,17 +173,49 @@ func TestDeleteLink(t *testing.T) {
 		if err := h.EnsureVeth(testVeth()); err != nil {
 			t.Fatal(err)
 		}
-		if err := h.DeleteLink(end); err != nil {
+		if err := h.DeleteLink(end, "ovn-docker test"); err != nil && end == "ovhtest" {
 			t.Fatalf("DeleteLink(%s): %v", end, err)
+		}
+		if end == "ovctest" { // the container end carries no mark
+			if err := h.DeleteLink(end, ""); err != nil {
+				t.Fatalf("DeleteLink(%s): %v", end, err)
+			}
 		}
 		if out := run(t, ns, "ip", "-o", "link"); strings.Contains(out, "ovhtest") || strings.Contains(out, "ovctest") {
 			t.Fatalf("deleting %s left an end:\n%s", end, out)
 		}
 	}
 	for _, absent := range []string{"ovhtest", "never-was"} {
-		if err := h.DeleteLink(absent); err != nil {
+		if err := h.DeleteLink(absent, "ovn-docker test"); err != nil {
 			t.Errorf("DeleteLink of absent %s: %v", absent, err)
 		}
+	}
+}
+
+func TestDeleteLinkLeavesUnmarkedDevices(t *testing.T) {
+	ns, h := testNS(t)
+	run(t, ns, "ip", "link", "add", "ovh000000000001", "type", "veth", "peer", "name", "ovc000000000001")
+	if err := h.DeleteLink("ovh000000000001", "ovn-docker 000000000001"); !errors.Is(err, ErrNotOurs) {
+		t.Fatalf("DeleteLink of a device someone else made by our naming pattern: %v", err)
+	}
+	if !exists(t, h, "ovh000000000001") {
+		t.Fatal("an unmarked device was deleted")
+	}
+}
+
+func TestEnsureVethMarksAnExistingPair(t *testing.T) {
+	_, h := testNS(t)
+	v := testVeth()
+	v.Mark = ""
+	if err := h.EnsureVeth(v); err != nil {
+		t.Fatal(err)
+	}
+	v.Mark = "ovn-docker test"
+	if err := h.EnsureVeth(v); err != nil {
+		t.Fatal(err)
+	}
+	if a := link(t, h, "ovhtest").Attrs().Alias; a != v.Mark {
+		t.Fatalf("alias %q after a retried EnsureVeth, want %q", a, v.Mark)
 	}
 }
 
@@ -194,5 +227,23 @@ func TestLinkExists(t *testing.T) {
 	}
 	if exists(t, h, "not-here") {
 		t.Error("absent device reported present")
+	}
+}
+
+func TestInterruptedDumpsAreAskedAgain(t *testing.T) {
+	calls := 0
+	err := retryDump(func() error {
+		if calls++; calls < 3 {
+			return netlink.ErrDumpInterrupted
+		}
+		return nil
+	})
+	if err != nil || calls != 3 {
+		t.Fatalf("retryDump: %v after %d calls", err, calls)
+	}
+	calls = 0
+	err = retryDump(func() error { calls++; return netlink.ErrDumpInterrupted })
+	if !errors.Is(err, netlink.ErrDumpInterrupted) || calls != dumpTries {
+		t.Fatalf("a dump interrupted every time: %v after %d calls; a partial list must never be used", err, calls)
 	}
 }

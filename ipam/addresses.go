@@ -5,11 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
-	"syscall"
 
 	"github.com/docker/go-plugins-helpers/ipam"
 
+	"github.com/ovn-docker/ovn-docker/internal/faults"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -41,10 +40,7 @@ func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRe
 	if err != nil {
 		return nil, err
 	}
-	if m.cfg.CrashAt == "request-address" {
-		m.cfg.Log.Warn("crashing on request (OVN_DOCKER_CRASH_AT)")
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	}
+	faults.Point(m.cfg.Log, "request-address")
 	return &ipam.RequestAddressResponse{Address: netip.PrefixFrom(a, pool.Subnet.Bits()).String(), Data: map[string]string{}}, nil
 }
 
@@ -89,7 +85,7 @@ func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, p
 	}
 	lost := map[netip.Addr]bool{}
 	used := func(block string) ([]netip.Addr, error) {
-		u := m.store.IPAMUsed(rec.Name, block)
+		u := m.store.IPAMUsed(ctx, rec.Name, block)
 		for a := range lost {
 			if pool.Block(a) == block {
 				u = append(u, a)

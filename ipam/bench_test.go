@@ -1,6 +1,7 @@
 package ipam
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -81,7 +82,7 @@ func waitCached(b *testing.B, c ipamClient, p Pool) {
 	row := ovs.PoolRowName(LocalSpace, p.Subnet)
 	store := c.m.store
 	deadline := time.Now().Add(30 * time.Second)
-	for len(store.IPAMUsed(row, p.Block(p.last()))) == 0 {
+	for len(store.IPAMUsed(context.Background(), row, p.Block(p.last()))) == 0 {
 		if time.Now().After(deadline) {
 			b.Fatal("prefilled claims never reached the cache")
 		}

@@ -22,7 +22,7 @@ type Store interface {
 	CreateIPAMPool(ctx context.Context, p ovs.IPAMPool, generation string) error
 	IPAMPool(ctx context.Context, name string) (*ovs.IPAMPool, error)
 	DeleteIPAMPool(ctx context.Context, name string) error
-	IPAMUsed(pool, block string) []netip.Addr
+	IPAMUsed(ctx context.Context, pool, block string) []netip.Addr
 	IPAMClaim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
 	IPAMClaimed(ctx context.Context) (map[string][]netip.Addr, error)
 	IPAMRelease(ctx context.Context, pool, block string, a netip.Addr) error
@@ -48,9 +48,12 @@ type Config struct {
 	// OrphanGrace: how long a claim must look orphaned before
 	// ReleaseOrphans releases it.
 	OrphanGrace time.Duration
-	// CrashAt: see driver.Config; this package's point is "request-address".
-	CrashAt string
-	Log     logrus.FieldLogger
+	Log         logrus.FieldLogger
+	// SystemID names this host's chassis, recorded on the pools it creates
+	// so that only its own reconciliation ever removes them.
+	SystemID func(context.Context) (string, error)
+	// Now is the clock grace periods are judged by; nil means time.Now.
+	Now func() time.Time
 }
 
 // Defaults: IPv4 pools are /24s of 10.128.0.0/9; IPv6 pools /64s of a
@@ -66,8 +69,9 @@ type Manager struct {
 	store Store
 	cfg   Config
 
-	createMu sync.Mutex // serialises pool creation in this daemon
-	orphans  *grace.Tracker
+	createMu  sync.Mutex // serialises pool creation in this daemon
+	orphans   *grace.Tracker
+	forgotten *grace.Tracker // pools no network of this host's engine uses
 
 	mu      sync.Mutex
 	pools   map[string]*sync.Mutex // serialises dynamic claims of one pool in this daemon
@@ -88,8 +92,14 @@ func NewManager(store Store, cfg Config) *Manager {
 	if cfg.OrphanGrace <= 0 {
 		cfg.OrphanGrace = time.Minute
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.SystemID == nil {
+		cfg.SystemID = func(context.Context) (string, error) { return "", errors.New("no chassis configured") }
+	}
 	return &Manager{store: store, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{},
-		orphans: grace.New(cfg.OrphanGrace)}
+		orphans: grace.New(cfg.OrphanGrace), forgotten: grace.New(cfg.OrphanGrace)}
 }
 
 // poolLock returns the mutex of one pool and remembers nothing else.

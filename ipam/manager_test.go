@@ -17,6 +17,7 @@ import (
 	"github.com/docker/go-plugins-helpers/ipam"
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -80,7 +81,7 @@ func (f *fakeStore) DeleteIPAMPool(_ context.Context, name string) error {
 	return nil
 }
 
-func (f *fakeStore) IPAMUsed(pool, block string) []netip.Addr {
+func (f *fakeStore) IPAMUsed(_ context.Context, pool, block string) []netip.Addr {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []netip.Addr
@@ -182,9 +183,27 @@ func (c ipamClient) release(pool, a string) {
 	}
 }
 
+// testConfig is a manager's config on chassis host1 with a clock tests
+// move by hand.
+func testConfig(clock *fakeClock) Config {
+	return Config{Log: quiet(), Now: clock.Now,
+		SystemID: func(context.Context) (string, error) { return "host1", nil }}
+}
+
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
+
 func newClient(t *testing.T) (ipamClient, *fakeStore) {
 	s := newFakeStore()
-	return ipamClient{t, NewManager(s, Config{Log: quiet()})}, s
+	return ipamClient{t, NewManager(s, testConfig(newClock()))}, s
 }
 
 func TestRecordedRequests(t *testing.T) {
@@ -381,7 +400,8 @@ func TestIPv6PoolsAreNotBitmaps(t *testing.T) {
 
 func TestReleaseOrphans(t *testing.T) {
 	s := newFakeStore()
-	m := NewManager(s, Config{Log: quiet(), OrphanGrace: time.Millisecond})
+	clock := newClock()
+	m := NewManager(s, testConfig(clock))
 	c := ipamClient{t, m}
 	p := c.pool("10.0.0.0/24", "", false)
 	other := c.pool("10.1.0.0/24", "", false)
@@ -392,12 +412,12 @@ func TestReleaseOrphans(t *testing.T) {
 			c.mustAddr(p, a)
 		}
 	}
-	inUse := map[netip.Prefix]map[netip.Addr]bool{pfx("10.0.0.0/24"): {addr("10.0.0.1"): true, addr("10.0.0.2"): true}}
+	inUse := map[string]map[netip.Addr]bool{p: {addr("10.0.0.1"): true, addr("10.0.0.2"): true}}
 	ctx := context.Background()
 	if got, err := m.ReleaseOrphans(ctx, inUse); err != nil || len(got) != 0 {
 		t.Fatalf("first pass released %v %v", got, err)
 	}
-	time.Sleep(5 * time.Millisecond)
+	clock.advance(time.Minute)
 	got, err := m.ReleaseOrphans(ctx, inUse)
 	if err != nil || strings.Join(got, " ") != "10.0.0.3" {
 		t.Fatalf("second pass released %v %v", got, err)
@@ -408,5 +428,86 @@ func TestReleaseOrphans(t *testing.T) {
 	}
 	if a := c.mustAddr(p, "10.0.0.3"); a != "10.0.0.3/24" {
 		t.Fatalf("orphan not free again: %s", a)
+	}
+}
+
+// Orphan claims are judged by the pool's identity: a pool of the other
+// address space with the same subnet as one of this host's networks keeps
+// its live claims.
+func TestReleaseOrphansKeysByPoolID(t *testing.T) {
+	s := newFakeStore()
+	clock := newClock()
+	m := NewManager(s, testConfig(clock))
+	c := ipamClient{t, m}
+	mine := c.pool("10.0.0.0/24", "", false)
+	r, err := m.RequestPool(context.Background(), &ipam.RequestPoolRequest{AddressSpace: GlobalSpace, Pool: "10.0.0.0/24"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs := r.PoolID
+	c.mustAddr(mine, "10.0.0.7")
+	c.mustAddr(theirs, "10.0.0.8")
+	inUse := map[string]map[netip.Addr]bool{mine: {}}
+	ctx := context.Background()
+	m.ReleaseOrphans(ctx, inUse)
+	clock.advance(time.Minute)
+	got, err := m.ReleaseOrphans(ctx, inUse)
+	if err != nil || strings.Join(got, " ") != "10.0.0.7" {
+		t.Fatalf("released %v, %v; want only this host's pool's orphan", got, err)
+	}
+	if a, _ := c.addr(theirs, "10.0.0.8", false); a != "" {
+		t.Fatal("a live claim of the other space's pool with the same subnet was released")
+	}
+}
+
+// A pool this host made for a network Docker removed while the plugin was
+// stopped is released once Docker's list has lacked its subnet for the
+// grace period; pools of other hosts, and pools a network still uses, stay.
+func TestReleaseForgottenPools(t *testing.T) {
+	s := newFakeStore()
+	clock := newClock()
+	m := NewManager(s, testConfig(clock))
+	c := ipamClient{t, m}
+	gone := c.pool("10.240.0.0/24", "", false)
+	kept := c.pool("10.241.0.0/24", "", false)
+	s.pools[ovs.PoolRowName(LocalSpace, pfx("10.242.0.0/24"))] = ovs.IPAMPool{Name: ovs.PoolRowName(LocalSpace, pfx("10.242.0.0/24")),
+		Space: LocalSpace, Subnet: pfx("10.242.0.0/24"), Chassis: "host2"}
+	nets := []dockerapi.Network{
+		{ID: "a", IPAMDriver: "openvswitch", Subnets: []netip.Prefix{pfx("10.241.0.0/24")}},
+		// Docker's own IPAM with our subnet proves nothing about our pool.
+		{ID: "b", IPAMDriver: "default", Subnets: []netip.Prefix{pfx("10.240.0.0/24")}},
+	}
+	ctx := context.Background()
+	if got, err := m.ReleaseForgottenPools(ctx, nets); err != nil || len(got) != 0 {
+		t.Fatalf("first pass released %v, %v", got, err)
+	}
+	clock.advance(time.Minute)
+	got, err := m.ReleaseForgottenPools(ctx, nets)
+	if err != nil || strings.Join(got, " ") != gone {
+		t.Fatalf("released %v, %v; want %s", got, err, gone)
+	}
+	if len(s.pools) != 2 {
+		t.Fatalf("pools left: %v", s.pools)
+	}
+	if c.pool("10.240.0.0/24", "", false) != gone {
+		t.Fatal("the released subnet cannot be allocated again")
+	}
+	_ = kept
+}
+
+func TestPoolsRecordTheirChassis(t *testing.T) {
+	c, s := newClient(t)
+	c.pool("10.9.0.0/24", "", false)
+	for _, p := range s.pools {
+		if p.Chassis != "host1" {
+			t.Fatalf("pool %+v does not record its chassis", p)
+		}
+	}
+	m := NewManager(s, Config{Log: quiet(), SystemID: func(context.Context) (string, error) {
+		return "", errors.New("no system-id")
+	}})
+	_, err := m.RequestPool(context.Background(), &ipam.RequestPoolRequest{Pool: "10.10.0.0/24"})
+	if err == nil {
+		t.Fatal("a pool was made without knowing whose it is")
 	}
 }

@@ -26,7 +26,7 @@ func daemon(t testing.TB, srv *ovsdbtest.Server) ipamClient {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(func() { cancel(); nb.Close() })
 	nb.Run(ctx)
-	return ipamClient{t, NewManager(nb, Config{Log: quiet()})}
+	return ipamClient{t, NewManager(nb, testConfig(newClock()))}
 }
 
 // claimed lists every address claimed in NB for a pool, as ovn-nbctl sees it.
@@ -211,5 +211,35 @@ func TestClaimAfterNBRestart(t *testing.T) {
 			t.Fatalf("no claim after NB restart: %v", err)
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The periodic scans only read until they have something to release: on
+// an empty NB and on one whose claims are all in use, nothing is written.
+func TestScansWriteNothing(t *testing.T) {
+	srv := ovsdbtest.Start(t)
+	c := daemon(t, srv)
+	ctx := context.Background()
+	before := srv.NBWrites()
+	if _, err := c.m.ReleaseOrphans(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.m.ReleaseForgottenPools(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after := srv.NBWrites(); after != before {
+		t.Fatalf("scans of an empty NB wrote %d bytes", after-before)
+	}
+	p := c.pool("10.50.0.0/24", "", false)
+	a := c.mustAddr(p, "")
+	before = srv.NBWrites()
+	inUse := map[string]map[netip.Addr]bool{p: {netip.MustParsePrefix(a).Addr(): true}}
+	for i := 0; i < 3; i++ {
+		if _, err := c.m.ReleaseOrphans(ctx, inUse); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if after := srv.NBWrites(); after != before {
+		t.Fatalf("scans with nothing to release wrote %d bytes", after-before)
 	}
 }

@@ -4,16 +4,19 @@ import (
 	"context"
 	"net/netip"
 	"strings"
-	"time"
+
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 )
 
 // ReleaseOrphans releases the claims, in pools of networks this host
-// created, that no endpoint, gateway or aux reservation holds (inUse, from
-// driver.AddressesInUse) once they have looked so on every pass for the
-// orphan grace period: a RequestAddress is answered before Docker calls
-// CreateEndpoint, so a fresh claim looks orphaned for a moment. Pools of
-// networks not in inUse (another host's, another driver's) are left alone.
-func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[netip.Prefix]map[netip.Addr]bool) ([]string, error) {
+// created, that no endpoint, gateway or aux reservation holds (inUse, keyed
+// by PoolID, from driver.AddressesInUse) once they have looked so on every
+// pass for the orphan grace period: a RequestAddress is answered before
+// Docker calls CreateEndpoint, so a fresh claim looks orphaned for a
+// moment. Pools not in inUse (another host's, another driver's, another
+// space's with the same subnet) are left alone. It only reads until it
+// releases.
+func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[string]map[netip.Addr]bool) ([]string, error) {
 	snap, err := m.store.IPAMSnapshot(ctx)
 	if err != nil {
 		return nil, err
@@ -25,7 +28,7 @@ func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[netip.Prefix]map
 	pools := map[string]Pool{}
 	var suspects []string
 	for _, rec := range snap.Pools {
-		held, ok := inUse[rec.Subnet]
+		held, ok := inUse[PoolID(rec.Space, rec.Subnet)]
 		if !ok {
 			continue
 		}
@@ -39,7 +42,7 @@ func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[netip.Prefix]map
 		}
 	}
 	var released []string
-	for _, key := range m.orphans.Observe(suspects, time.Now()) {
+	for _, key := range m.orphans.Observe(suspects, m.cfg.Now()) {
 		name, s, _ := strings.Cut(key, " ")
 		a, err := netip.ParseAddr(s)
 		if err != nil {
@@ -52,4 +55,56 @@ func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[netip.Prefix]map
 		released = append(released, a.String())
 	}
 	return released, nil
+}
+
+// ReleaseForgottenPools deletes the pools this host created that no
+// network of its Docker engine (nets, read from Docker's API) uses any
+// more, once they have looked so on every pass for the grace period:
+// Docker releases pools without a word to the plugin while it is stopped,
+// and only logs a ReleasePool that failed. A pool counts as used while any
+// network not on Docker's own IPAM has its subnet, so a doubt keeps it.
+// The grace period covers a RequestPool whose network Docker has not
+// stored yet. It returns the PoolIDs it released.
+func (m *Manager) ReleaseForgottenPools(ctx context.Context, nets []dockerapi.Network) ([]string, error) {
+	chassis, err := m.cfg.SystemID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	snap, err := m.store.IPAMSnapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	used := UsedSubnets(nets)
+	var suspects []string
+	for _, rec := range snap.Pools {
+		if rec.Chassis == chassis && chassis != "" && !used[rec.Subnet] {
+			suspects = append(suspects, rec.Name+" "+PoolID(rec.Space, rec.Subnet))
+		}
+	}
+	var released []string
+	for _, key := range m.forgotten.Observe(suspects, m.cfg.Now()) {
+		name, id, _ := strings.Cut(key, " ")
+		if err := m.store.DeleteIPAMPool(ctx, name); err != nil {
+			return released, err
+		}
+		m.forget(id)
+		m.cfg.Log.WithField("pool", id).Warn("reconcile: released a pool Docker no longer uses")
+		released = append(released, id)
+	}
+	return released, nil
+}
+
+// UsedSubnets are the subnets of Docker's networks whose addresses may
+// come from this IPAM driver: any not on Docker's own default or null IPAM.
+func UsedSubnets(nets []dockerapi.Network) map[netip.Prefix]bool {
+	used := map[netip.Prefix]bool{}
+	for _, n := range nets {
+		if n.IPAMDriver == "default" || n.IPAMDriver == "null" {
+			continue
+		}
+		for _, s := range n.Subnets {
+			used[s] = true
+		}
+	}
+	return used
 }

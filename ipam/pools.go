@@ -87,6 +87,10 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 	if err != nil {
 		return nil, err
 	}
+	chassis, err := m.cfg.SystemID(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("cannot allocate a pool: this host's OVN chassis name is unknown: %w", err)
+	}
 	// One creation at a time in this daemon; other daemons may still race
 	// us, and then the generation check sends one of us round again.
 	m.createMu.Lock()
@@ -105,7 +109,7 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 		if err != nil {
 			return nil, err
 		}
-		rec := ovs.IPAMPool{Name: ovs.PoolRowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng}
+		rec := ovs.IPAMPool{Name: ovs.PoolRowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng, Chassis: chassis}
 		err = m.store.CreateIPAMPool(ctx, rec, snap.Generation)
 		if errors.Is(err, ovs.ErrStale) {
 			continue

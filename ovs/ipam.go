@@ -32,6 +32,7 @@ const (
 	ipamLastKey   = "docker:ipam-last"
 	ipamGenKey    = "docker:ipam-generation"
 	ipamGenRow    = "ovn_docker_ipam"
+	ipamHostKey   = chassisKey // the chassis whose daemon created the pool
 )
 
 // ErrStale means the pools changed since the caller's snapshot.
@@ -47,6 +48,10 @@ type IPAMPool struct {
 	Subnet netip.Prefix
 	Range  netip.Prefix // invalid when the pool has no sub-range
 	Last   netip.Addr   // the last address handed out dynamically, if any
+	// Chassis is the chassis whose daemon created the pool: only that
+	// host's reconciliation may remove it once its Docker engine forgets
+	// the network. Empty on pools made before it was recorded.
+	Chassis string
 }
 
 // PoolRowName names a pool's row; space must be [a-z]+.
@@ -91,11 +96,10 @@ func (nb *NB) ensureGeneration(ctx context.Context) error {
 }
 
 // IPAMSnapshot reads the generation, every pool and every switch's subnets
-// in one transaction.
+// in one transaction. It writes nothing: `ovn-docker status` and
+// reconciliation use it too. Before the first pool is ever created the
+// generation row does not exist and Generation is "".
 func (nb *NB) IPAMSnapshot(ctx context.Context) (*IPAMSnapshot, error) {
-	if err := nb.ensureGeneration(ctx); err != nil {
-		return nil, err
-	}
 	res, err := nb.transactIdempotent(ctx,
 		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{nameIs(ipamGenRow)}},
 		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{ipamKind("pool")}},
@@ -106,10 +110,13 @@ func (nb *NB) IPAMSnapshot(ctx context.Context) (*IPAMSnapshot, error) {
 		return nil, fmt.Errorf("read IPAM pools: %w", err)
 	}
 	gen, err := decodeRows[*nbdb.AddressSet](nb.conn, nbdb.AddressSetTable, res[0].Rows)
-	if err != nil || len(gen) != 1 {
-		return nil, fmt.Errorf("read the IPAM generation row: %v", err)
+	if err != nil {
+		return nil, err
 	}
-	snap := &IPAMSnapshot{Generation: gen[0].ExternalIDs[ipamGenKey]}
+	snap := &IPAMSnapshot{}
+	if len(gen) == 1 {
+		snap.Generation = gen[0].ExternalIDs[ipamGenKey]
+	}
 	pools, err := decodeRows[*nbdb.AddressSet](nb.conn, nbdb.AddressSetTable, res[1].Rows)
 	if err != nil {
 		return nil, err
@@ -154,7 +161,7 @@ func poolFromRow(r *nbdb.AddressSet) (IPAMPool, bool) {
 	if err != nil {
 		return IPAMPool{}, false
 	}
-	p := IPAMPool{Name: r.Name, Space: ids[ipamSpaceKey], Subnet: subnet}
+	p := IPAMPool{Name: r.Name, Space: ids[ipamSpaceKey], Subnet: subnet, Chassis: ids[ipamHostKey]}
 	p.Range, _ = netip.ParsePrefix(ids[ipamRangeKey])
 	p.Last, _ = netip.ParseAddr(ids[ipamLastKey])
 	return p, true
@@ -162,13 +169,20 @@ func poolFromRow(r *nbdb.AddressSet) (IPAMPool, bool) {
 
 // CreateIPAMPool stores a pool, provided no pool was created since the
 // snapshot of the given generation (ErrStale) and the name is free
-// (ErrConflict).
+// (ErrConflict). Generation "" (no pool was ever made) creates the
+// generation row first.
 func (nb *NB) CreateIPAMPool(ctx context.Context, p IPAMPool, generation string) error {
+	if generation == "" {
+		if err := nb.ensureGeneration(ctx); err != nil {
+			return err
+		}
+		generation = "0"
+	}
 	n, err := strconv.Atoi(generation)
 	if err != nil {
 		return fmt.Errorf("bad IPAM generation %q", generation)
 	}
-	ids := map[string]string{ipamPoolKey: p.Name, ipamSpaceKey: p.Space, ipamSubnetKey: p.Subnet.String()}
+	ids := map[string]string{ipamPoolKey: p.Name, ipamSpaceKey: p.Space, ipamSubnetKey: p.Subnet.String(), ipamHostKey: p.Chassis}
 	if p.Range.IsValid() {
 		ids[ipamRangeKey] = p.Range.String()
 	}
@@ -226,13 +240,14 @@ func (nb *NB) DeleteIPAMPool(ctx context.Context, name string) error {
 }
 
 // IPAMUsed returns the claimed addresses of one block as the cache has
-// them. It may lag; claims are decided by IPAMClaim's transaction.
-func (nb *NB) IPAMUsed(pool, block string) []netip.Addr {
+// them. It may lag; claims are decided by IPAMClaim's transaction. After a
+// reconnect libovsdb waits for its cache to catch up, up to ctx's end.
+func (nb *NB) IPAMUsed(ctx context.Context, pool, block string) []netip.Addr {
 	if !nb.isReady() {
 		return nil
 	}
 	row := &nbdb.AddressSet{Name: blockRowName(pool, block)}
-	if nb.client.Get(context.Background(), row) != nil {
+	if nb.client.Get(ctx, row) != nil {
 		return nil
 	}
 	out := make([]netip.Addr, 0, len(row.Addresses))

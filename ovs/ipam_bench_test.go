@@ -35,7 +35,7 @@ func BenchmarkOneSetPerPool(b *testing.B) {
 				"addresses": strSet(addrs), "external_ids": ipamMark("pool", nil)})); err != nil {
 				b.Fatal(err)
 			}
-			for len(nb.IPAMUsed("one", "set")) < used {
+			for len(nb.IPAMUsed(context.Background(), "one", "set")) < used {
 				time.Sleep(10 * time.Millisecond)
 			}
 			b.ResetTimer()
@@ -48,7 +48,7 @@ func BenchmarkOneSetPerPool(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				_ = nb.IPAMUsed("one", "set") // the allocator reads the set to pick
+				_ = nb.IPAMUsed(context.Background(), "one", "set") // the allocator reads the set to pick
 				if _, err := nb.transact(ctx, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.AddressSetTable,
 					Where:     []ovsdb.Condition{nameIs("one_set")},
 					Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("addresses", ovsdb.MutateOperationDelete, x)}}); err != nil {

@@ -19,6 +19,7 @@ const (
 	internalKey = "docker:internal"
 	auxKey      = "docker:aux-addresses"
 	chassisKey  = "docker:chassis"
+	poolsKey    = "docker:ipam-pools"
 )
 
 // Switch is a driver-owned logical switch: one Docker network.
@@ -32,6 +33,7 @@ type Switch struct {
 	Internal  bool
 	Aux       []string // --aux-address addresses Docker's IPAM reserved
 	Chassis   string   // the chassis whose daemon created it
+	Pools     []string // "<address space>/<subnet>" of each pool, as Docker's IPAM named it
 	Ports     int      // logical ports attached (filled on reads)
 }
 
@@ -45,6 +47,7 @@ func (s Switch) externalIDs() map[string]string {
 		internalKey:  strconv.FormatBool(s.Internal),
 		auxKey:       strings.Join(s.Aux, ","),
 		chassisKey:   s.Chassis,
+		poolsKey:     strings.Join(s.Pools, ","),
 	}
 }
 
@@ -55,7 +58,8 @@ func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 	return &Switch{
 		UUID: ls.UUID, Name: ls.Name, NetworkID: ids[NetworkIDKey],
 		Subnets: splitList(ids[subnetsKey]), Gateways: splitList(ids[gatewaysKey]),
-		MTU: mtu, Internal: internal, Aux: splitList(ids[auxKey]), Chassis: ids[chassisKey], Ports: len(ls.Ports),
+		MTU: mtu, Internal: internal, Aux: splitList(ids[auxKey]), Chassis: ids[chassisKey], Pools: splitList(ids[poolsKey]),
+		Ports: len(ls.Ports),
 	}
 }
 

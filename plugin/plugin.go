@@ -36,9 +36,12 @@ type Config struct {
 	Log         logrus.FieldLogger
 }
 
-// Server is the plugin's HTTP side.
+// Server is the plugin's HTTP side. It keeps its own mux and http.Server
+// rather than sdk.Handler, which hides both, so that Shutdown can let calls
+// in flight finish.
 type Server struct {
-	h   sdk.Handler
+	h   *http.ServeMux
+	hs  *http.Server
 	cfg Config
 }
 
@@ -50,15 +53,31 @@ func New(nd NetworkDriver, im IPAM, cfg Config) *Server {
 	if cfg.CallTimeout <= 0 {
 		cfg.CallTimeout = 30 * time.Second
 	}
-	s := &Server{h: sdk.NewHandler(Manifest), cfg: cfg}
+	s := &Server{h: http.NewServeMux(), cfg: cfg}
+	s.hs = &http.Server{Handler: s.h}
+	s.h.HandleFunc("/Plugin.Activate", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", sdk.DefaultContentTypeV1_1)
+		fmt.Fprintln(w, Manifest)
+	})
 	s.h.HandleFunc("/", s.unknown)
 	s.networkRoutes(nd)
 	s.ipamRoutes(im)
 	return s
 }
 
-// Serve answers requests on l until l is closed.
-func (s *Server) Serve(l net.Listener) error { return s.h.Serve(l) }
+// Serve answers requests on l until l is closed or Shutdown is called
+// (then it returns http.ErrServerClosed).
+func (s *Server) Serve(l net.Listener) error { return s.hs.Serve(l) }
+
+// Shutdown closes the listener, then waits until the calls in flight have
+// answered or ctx ends; then it closes the connections still open.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.hs.Shutdown(ctx)
+	if err != nil {
+		s.hs.Close()
+	}
+	return err
+}
 
 func (s *Server) unknown(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Log.WithField("path", r.URL.Path).Warn("unknown plugin call")

@@ -221,7 +221,17 @@ func TestListenReplacesStaleSocketOnly(t *testing.T) {
 	if err != nil {
 		t.Fatalf("stale socket not replaced: %v", err)
 	}
-	l2.Close()
+	defer l2.Close()
+	// A live socket is left to its server: the second daemon refuses to
+	// start, and the first still gets its connections.
+	if _, err := Listen(path, -1); err == nil || !strings.Contains(err.Error(), "already serving "+path) {
+		t.Fatalf("a live socket was taken over: %v", err)
+	}
+	c, err := net.Dial("unix", path)
+	if err != nil {
+		t.Fatalf("the live server lost its socket: %v", err)
+	}
+	c.Close()
 }
 
 // One debug line per call with its IDs and duration; failures are warnings

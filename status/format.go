@@ -28,6 +28,9 @@ func (r *Report) Text(w io.Writer) error {
 	}
 	p("  local OVS database\t%s\n", dbState(r.Host.OVS))
 	p("  OVN northbound database\t%s\n", dbState(r.OVN))
+	if r.Docker.Remote != "" {
+		p("  Docker engine\t%s\n", dbState(r.Docker))
+	}
 	p("\nNETWORKS (%d)\n", len(r.Networks))
 	if len(r.Networks) > 0 {
 		p("  NETWORK\tLOGICAL SWITCH\tSUBNETS\tMTU\tPORTS\n")
@@ -36,6 +39,9 @@ func (r *Report) Text(w io.Writer) error {
 		subnets := strings.Join(n.Subnets, ",")
 		if n.Internal {
 			subnets += " (internal)"
+		}
+		if n.Stale {
+			subnets += " STALE: Docker no longer knows it"
 		}
 		p("  %s\t%s\t%s\t%d\t%d\n", short(n.ID), n.Switch, subnets, n.MTU, n.Ports)
 	}
@@ -55,7 +61,11 @@ func (r *Report) Text(w io.Writer) error {
 		p("  POOL\tRANGE\tCLAIMED\tOF\n")
 	}
 	for _, pl := range r.Pools {
-		p("  %s\t%s\t%d\t%s\n", pl.ID, orDash(pl.Range), pl.Claimed, pl.Capacity)
+		stale := ""
+		if pl.Stale {
+			stale = "\tSTALE: no Docker network uses it"
+		}
+		p("  %s\t%s\t%d\t%s%s\n", pl.ID, orDash(pl.Range), pl.Claimed, pl.Capacity, stale)
 	}
 	return tw.Flush()
 }

@@ -11,14 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/ipam"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
 // Report is what `ovn-docker status` prints.
 type Report struct {
-	Host            Host       `json:"host"`
-	OVN             Database   `json:"ovn"`
+	Host   Host     `json:"host"`
+	OVN    Database `json:"ovn"`
+	Docker Database `json:"docker"` // remote "" when not asked
+
 	Networks        []Network  `json:"networks"`
 	Endpoints       []Endpoint `json:"endpoints"`        // bound to this host
 	RemoteEndpoints int        `json:"remote_endpoints"` // on other hosts
@@ -50,6 +53,10 @@ type Network struct {
 	MTU      int      `json:"mtu"`
 	Internal bool     `json:"internal"`
 	Ports    int      `json:"ports"`
+	Chassis  string   `json:"chassis"` // whose daemon created it
+	// Stale: created by this host for a network its Docker engine no
+	// longer knows; reconciliation removes it after the grace period.
+	Stale bool `json:"stale"`
 }
 
 // Endpoint is one endpoint on this host.
@@ -70,6 +77,10 @@ type Pool struct {
 	Range    string `json:"range,omitempty"`
 	Claimed  int    `json:"claimed"`
 	Capacity string `json:"capacity"`
+	Chassis  string `json:"chassis"`
+	// Stale: created by this host, and no network of its Docker engine
+	// uses it any more; reconciliation removes it after the grace period.
+	Stale bool `json:"stale"`
 }
 
 // NB is what status reads from the Northbound database.
@@ -95,6 +106,15 @@ type Options struct {
 	// Timeout bounds the reads of each database separately, so one being
 	// down does not starve the other's part of the report.
 	Timeout time.Duration
+	// Docker, when set, is this host's engine: what it no longer knows is
+	// marked stale.
+	Docker Engine
+}
+
+// Engine is what status reads of this host's Docker engine.
+type Engine interface {
+	Addr() string
+	Networks(ctx context.Context) ([]dockerapi.Network, error)
 }
 
 // Collect builds the report; an unreachable database is recorded in it,
@@ -105,9 +125,35 @@ func Collect(ctx context.Context, nb NB, o OVS, opt Options) *Report {
 	ifaces := r.collectOVS(octx, o)
 	cancel()
 	nctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-	defer cancel()
 	r.collectNB(nctx, nb, ifaces)
+	cancel()
+	if opt.Docker != nil {
+		dctx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		defer cancel()
+		r.markStale(dctx, opt.Docker)
+	}
 	return r
+}
+
+// markStale flags what this host made for networks and pools its Docker
+// engine no longer has: leftovers of removals made while the plugin was
+// stopped, or whose delete failed.
+func (r *Report) markStale(ctx context.Context, e Engine) {
+	r.Docker.Remote = e.Addr()
+	nets, err := e.Networks(ctx)
+	if err != nil {
+		r.Docker.Error = err.Error()
+		return
+	}
+	me := r.Host.SystemID
+	known, used := dockerapi.Known(nets), ipam.UsedSubnets(nets)
+	for i, n := range r.Networks {
+		r.Networks[i].Stale = me != "" && n.Chassis == me && !known[n.ID]
+	}
+	for i, p := range r.Pools {
+		_, subnet, err := ipam.ParsePoolID(p.ID)
+		r.Pools[i].Stale = err == nil && me != "" && p.Chassis == me && !used[subnet]
+	}
 }
 
 func (r *Report) collectOVS(ctx context.Context, o OVS) map[string]*ovs.Iface {
@@ -144,7 +190,7 @@ func (r *Report) collectNB(ctx context.Context, nb NB, ifaces map[string]*ovs.If
 	}
 	for _, s := range switches {
 		r.Networks = append(r.Networks, Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,
-			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports})
+			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis})
 	}
 	sort.Slice(r.Networks, func(i, j int) bool { return r.Networks[i].ID < r.Networks[j].ID })
 	ports, err := nb.Ports(ctx)
@@ -195,7 +241,7 @@ func (r *Report) addPools(ctx context.Context, nb NB) error {
 		if err != nil {
 			continue
 		}
-		e := Pool{ID: ipam.PoolID(p.Space, p.Subnet), Claimed: claims[p.Name], Capacity: pool.Capacity()}
+		e := Pool{ID: ipam.PoolID(p.Space, p.Subnet), Claimed: claims[p.Name], Capacity: pool.Capacity(), Chassis: p.Chassis}
 		if p.Range.IsValid() {
 			e.Range = p.Range.String()
 		}

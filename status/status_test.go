@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/docker/go-plugins-helpers/ipam"
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 	ipamd "github.com/ovn-docker/ovn-docker/ipam"
 	"github.com/ovn-docker/ovn-docker/ovs"
@@ -59,7 +62,8 @@ func known(t *testing.T) (*ovsdbtest.Server, *ovs.NB, *ovs.OVS) {
 			t.Fatal(err)
 		}
 	}
-	must(nb.EnsureSwitch(ctx, ovs.Switch{Name: "docker-aaaaaaaaaaaa", NetworkID: netA, Subnets: []string{"10.77.0.0/24"}, MTU: 1442}))
+	must(nb.EnsureSwitch(ctx, ovs.Switch{Name: "docker-aaaaaaaaaaaa", NetworkID: netA, Subnets: []string{"10.77.0.0/24"}, MTU: 1442,
+		Chassis: "host1", Pools: []string{"ovnlocal/10.77.0.0/24"}}))
 	for _, p := range []ovs.Port{
 		{Name: ep1, Switch: "docker-aaaaaaaaaaaa", NetworkID: netA, EndpointID: ep1, MAC: "02:00:00:00:00:01", IPs: []string{"10.77.0.2"}, Chassis: "host1"},
 		{Name: ep2, Switch: "docker-aaaaaaaaaaaa", NetworkID: netA, EndpointID: ep2, MAC: "02:00:00:00:00:02", IPs: []string{"10.77.0.3"}, Chassis: "host2"},
@@ -69,7 +73,7 @@ func known(t *testing.T) (*ovsdbtest.Server, *ovs.NB, *ovs.OVS) {
 	must(vs.EnsureInterface(ctx, "br-int", ovs.Iface{Name: "ovhe1e1e1e1e1e1", LogicalPort: ep1, MAC: "02:00:00:00:00:01", EndpointID: ep1}))
 	must(vs.EnsureInterface(ctx, "br-int", ovs.Iface{Name: "ovhdeaddeaddead", LogicalPort: "gone", EndpointID: "gone"}))
 	srv.Vsctl("set", "Interface", "ovhe1e1e1e1e1e1", "external_ids:ovn-installed=true")
-	m := ipamd.NewManager(nb, ipamd.Config{Log: quiet()})
+	m := ipamd.NewManager(nb, ipamd.Config{Log: quiet(), SystemID: vs.SystemID})
 	pool, err := m.RequestPool(ctx, &ipam.RequestPoolRequest{AddressSpace: "ovnlocal", Pool: "10.77.0.0/24"})
 	if err != nil {
 		t.Fatal(err)
@@ -144,5 +148,73 @@ func TestReportWithOVNUnreachable(t *testing.T) {
 	r.Text(&out)
 	if !strings.Contains(out.String(), "OVN northbound database  UNREACHABLE: cannot reach") || !strings.Contains(out.String(), "br-int (not found)") {
 		t.Fatalf("text:\n%s", out.String())
+	}
+}
+
+type fakeEngine struct {
+	nets []dockerapi.Network
+	err  error
+}
+
+func (f fakeEngine) Addr() string { return "unix:///run/docker.sock" }
+func (f fakeEngine) Networks(context.Context) ([]dockerapi.Network, error) {
+	return f.nets, f.err
+}
+
+// What this host made for networks and pools its Docker engine no longer
+// has is marked stale; what a network still uses is not.
+func TestReportMarksWhatDockerForgot(t *testing.T) {
+	srv, nb, vs := known(t)
+	opt := Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second,
+		Docker: fakeEngine{nets: []dockerapi.Network{{ID: "other", IPAMDriver: "openvswitch",
+			Subnets: []netip.Prefix{netip.MustParsePrefix("fd00::/64")}}}}}
+	r := Collect(context.Background(), nb, vs, opt)
+	if len(r.Networks) != 1 || !r.Networks[0].Stale || r.Docker.Error != "" {
+		t.Fatalf("networks %+v, docker %+v", r.Networks, r.Docker)
+	}
+	if !r.Pools[0].Stale || r.Pools[1].Stale {
+		t.Fatalf("pools %+v: want the v4 pool stale, the v6 one (still used) not", r.Pools)
+	}
+	var out bytes.Buffer
+	r.Text(&out)
+	if !strings.Contains(out.String(), "10.77.0.0/24 STALE: Docker no longer knows it") ||
+		!strings.Contains(out.String(), "Docker engine            ok unix:///run/docker.sock") {
+		t.Fatalf("text:\n%s", out.String())
+	}
+
+	opt.Docker = fakeEngine{nets: []dockerapi.Network{{ID: netA, IPAMDriver: "openvswitch",
+		Subnets: []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")}}}}
+	if r := Collect(context.Background(), nb, vs, opt); r.Networks[0].Stale || r.Pools[0].Stale {
+		t.Fatalf("a network Docker knows is marked stale: %+v %+v", r.Networks, r.Pools)
+	}
+	opt.Docker = fakeEngine{err: errors.New("cannot reach the Docker engine")}
+	r = Collect(context.Background(), nb, vs, opt)
+	if r.Networks[0].Stale || r.Docker.Error == "" {
+		t.Fatalf("without Docker's answer nothing may be called stale: %+v %+v", r.Networks, r.Docker)
+	}
+}
+
+// Looking must not touch: status writes nothing to NB, not even the IPAM
+// bookkeeping a first pool creation makes.
+func TestStatusWritesNothing(t *testing.T) {
+	for _, name := range []string{"known state", "empty NB"} {
+		var srv *ovsdbtest.Server
+		var nb *ovs.NB
+		var vs *ovs.OVS
+		if name == "empty NB" {
+			srv = ovsdbtest.Start(t)
+			nb, vs = clients(t, srv.Endpoint(), srv.Endpoint())
+		} else {
+			srv, nb, vs = known(t)
+		}
+		before := srv.NBWrites()
+		opt := Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second,
+			Docker: fakeEngine{}}
+		if r := Collect(context.Background(), nb, vs, opt); r.OVN.Error != "" {
+			t.Fatalf("%s: %s", name, r.OVN.Error)
+		}
+		if after := srv.NBWrites(); after != before {
+			t.Errorf("%s: status wrote %d bytes to NB", name, after-before)
+		}
 	}
 }

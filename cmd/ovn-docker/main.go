@@ -12,9 +12,12 @@ import (
 	"os/user"
 	"strconv"
 	"syscall"
+	"time"
 
+	"github.com/coreos/go-systemd/v22/daemon"
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ipam"
@@ -56,22 +59,43 @@ func run(args []string, stdout, stderr io.Writer) int {
 }
 
 func serve(args []string, stderr io.Writer) int {
-	cfg, err := parseServeFlags(args, os.Getenv, stderr)
-	if errors.Is(err, flagHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "ovn-docker serve: %v\n", err)
-		return 2
+	cfg, code := loadServeConfig(args, os.LookupEnv, stderr)
+	if code >= 0 {
+		return code
 	}
 	log := newLogger(cfg, stderr)
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
+	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stopSignals()
+	go func() {
+		// A second signal during the stop kills at once, as operators expect.
+		<-ctx.Done()
+		stopSignals()
+	}()
 	if err := runServer(ctx, cfg, log); err != nil {
 		log.WithError(err).Error("ovn-docker stopped")
 		return 1
 	}
 	return 0
+}
+
+// loadServeConfig reads and checks serve's configuration; a code of 0 or
+// more means: exit with it, all was said. A bad setting exits with 2, as a
+// bad flag does.
+func loadServeConfig(args []string, lookup func(string) (string, bool), stderr io.Writer) (serveConfig, int) {
+	cfg, err := parseServeFlags(args, lookup, stderr)
+	if errors.Is(err, flagHelp) {
+		return cfg, 0
+	}
+	if err == nil {
+		// runServer looks the group up again; doing it here too makes an
+		// unknown group a configuration error like any other.
+		_, err = lookupGroup(cfg)
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "ovn-docker serve: %v\n", err)
+		return cfg, 2
+	}
+	return cfg, -1
 }
 
 func newLogger(cfg serveConfig, out io.Writer) *logrus.Logger {
@@ -87,8 +111,12 @@ func newLogger(cfg serveConfig, out io.Writer) *logrus.Logger {
 // runServer listens first, so Docker finds the socket within a second even
 // when OVN is down; the databases connect in the background and calls made
 // before they do fail with a clear error after --ovn-timeout.
+//
+// When ctx ends it stops cleanly: no new connections, calls in flight
+// answered (for at most stopGrace), the reconcile loop stopped, and only
+// then the databases and the other handles closed.
 func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
-	gid, err := lookupGroup(cfg.SocketGroup)
+	gid, err := lookupGroup(cfg)
 	if err != nil {
 		return err
 	}
@@ -96,32 +124,59 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(cfg.Socket)
+	// Closing the listener removes the socket file. Nothing else removes
+	// it: once this daemon stops listening, the path may be another's.
 	defer l.Close()
 	log.WithField("socket", cfg.Socket).Info("listening")
-	if err := notifyReady(); err != nil {
-		log.WithError(err).Warn("systemd was not told the plugin is ready")
-	}
+	notify(log, daemon.SdNotifyReady)
 
 	d, im, closeAll, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer closeAll()
+	rec := &reconciler{d: d, im: im, timeout: cfg.OVNTimeout, log: log}
+	if cfg.Docker != "" {
+		if rec.docker, err = dockerapi.New(cfg.Docker); err != nil {
+			return err
+		}
+	}
 	srv := plugin.New(d, im, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
-	go reconcileLoop(ctx, d, im, cfg, log)
+	rctx, stopReconcile := context.WithCancel(ctx)
+	reconciled := make(chan struct{})
+	go func() {
+		defer close(reconciled)
+		rec.loop(rctx, cfg.Reconcile)
+	}()
+	// Deferred after closeAll, so it runs first: a pass never finds its
+	// databases closed under it.
+	defer func() { stopReconcile(); <-reconciled }()
 	select {
 	case <-ctx.Done():
-		log.Info("shutting down")
-		return nil
 	case err := <-errc:
 		return fmt.Errorf("serve: %w", err)
 	}
+	notify(log, daemon.SdNotifyStopping)
+	grace := stopGrace(cfg)
+	log.WithField("grace", grace).Info("stopping: no new calls; finishing calls in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.WithError(err).Warn("stopping: calls still running were cut short")
+	}
+	return nil
 }
 
-// wire connects the handles the driver needs.
+// stopGrace bounds how long a stop waits for calls in flight. A call's
+// waits on the databases end at --ovn-timeout and Join's wait for
+// ovn-controller at --ready-timeout, so by then every call that is not
+// stuck has answered; systemd's default stop timeout (90 s) is well above.
+func stopGrace(cfg serveConfig) time.Duration { return cfg.OVNTimeout + cfg.ReadyTimeout }
+
+// wire connects the handles the driver needs. They outlive ctx: calls in
+// flight at a stop still use them; closeAll ends them.
 func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, *ipam.Manager, func(), error) {
 	nb, vs, err := connect(cfg.connConfig, log)
 	if err != nil {
@@ -133,16 +188,18 @@ func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Dri
 		vs.Close()
 		return nil, nil, nil, err
 	}
-	nb.Run(ctx)
-	vs.Run(ctx)
+	hctx, stopConns := context.WithCancel(context.WithoutCancel(ctx))
+	nb.Run(hctx)
+	vs.Run(hctx)
 	d := driver.New(nb, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
-		OrphanGrace: cfg.OrphanGrace, CrashAt: cfg.CrashAt, Log: log})
+		OrphanGrace: cfg.OrphanGrace, Log: log})
 	im := ipam.NewManager(nb, ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
-		OrphanGrace: cfg.OrphanGrace, CrashAt: cfg.CrashAt, Log: log})
-	return d, im, func() { d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
+		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID})
+	return d, im, func() { stopConns(); d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
 }
 
-func lookupGroup(name string) (int, error) {
+func lookupGroup(cfg serveConfig) (int, error) {
+	name := cfg.SocketGroup
 	if name == "" {
 		return -1, nil
 	}
@@ -151,7 +208,7 @@ func lookupGroup(name string) (int, error) {
 	}
 	g, err := user.LookupGroup(name)
 	if err != nil {
-		return 0, fmt.Errorf("--socket-group: %w", err)
+		return 0, cfg.bad("socket-group", err)
 	}
 	return strconv.Atoi(g.Gid)
 }

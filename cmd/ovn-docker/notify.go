@@ -1,30 +1,18 @@
 package main
 
 import (
-	"fmt"
-	"net"
-	"os"
+	"github.com/coreos/go-systemd/v22/daemon"
+	"github.com/sirupsen/logrus"
 )
 
-// notifyReady tells systemd (Type=notify in packaging/ovn-docker.service)
-// that the socket is listening, so docker.service, ordered after us, starts
-// only once Docker can find the plugin. Without NOTIFY_SOCKET it does
-// nothing.
-func notifyReady() error {
-	path := os.Getenv("NOTIFY_SOCKET")
-	if path == "" {
-		return nil
+// notify tells systemd (Type=notify in packaging/ovn-docker.service) where
+// the daemon is: READY=1 once the socket listens, so that docker.service,
+// ordered after us, starts only once Docker can find the plugin; STOPPING=1
+// when a stop begins, so that systemd shows it draining rather than hung.
+// Without NOTIFY_SOCKET it does nothing. NOTIFY_SOCKET is kept in the
+// environment for the later STOPPING=1.
+func notify(log logrus.FieldLogger, state string) {
+	if _, err := daemon.SdNotify(false, state); err != nil {
+		log.WithError(err).WithField("state", state).Warn("systemd was not notified")
 	}
-	if path[0] == '@' { // abstract socket
-		path = "\x00" + path[1:]
-	}
-	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		return fmt.Errorf("notify systemd: %w", err)
-	}
-	defer c.Close()
-	if _, err := c.Write([]byte("READY=1")); err != nil {
-		return fmt.Errorf("notify systemd: %w", err)
-	}
-	return nil
 }

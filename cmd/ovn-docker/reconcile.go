@@ -6,17 +6,35 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/ipam"
 )
 
-// reconcileLoop cleans up after crashes and lost calls: once at start,
-// after the socket listens, then every --reconcile-interval.
-func reconcileLoop(ctx context.Context, d *driver.Driver, im *ipam.Manager, cfg serveConfig, log logrus.FieldLogger) {
-	t := time.NewTicker(cfg.Reconcile)
+// engine is what reconciliation reads of this host's Docker engine.
+type engine interface {
+	Addr() string
+	Networks(ctx context.Context) ([]dockerapi.Network, error)
+}
+
+// reconciler cleans up after crashes, lost calls and removals Docker never
+// told the plugin about: once at start, after the socket listens, then
+// every --reconcile-interval.
+type reconciler struct {
+	d       *driver.Driver
+	im      *ipam.Manager
+	docker  engine // nil: Docker's API is not used
+	timeout time.Duration
+	log     logrus.FieldLogger
+
+	dockerOK *bool // what the last pass found of Docker's API; nil before the first
+}
+
+func (r *reconciler) loop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		reconcileOnce(ctx, d, im, cfg.OVNTimeout, log)
+		r.once(ctx)
 		select {
 		case <-ctx.Done():
 			return
@@ -25,23 +43,72 @@ func reconcileLoop(ctx context.Context, d *driver.Driver, im *ipam.Manager, cfg 
 	}
 }
 
-func reconcileOnce(ctx context.Context, d *driver.Driver, im *ipam.Manager, timeout time.Duration, log logrus.FieldLogger) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+func (r *reconciler) once(parent context.Context) {
+	ctx, cancel := context.WithTimeout(parent, r.timeout)
 	defer cancel()
-	rep, err := d.Reconcile(ctx)
+	// A pass cut short by the daemon's stop is not worth a warning.
+	warn := func(err error, what string) {
+		if parent.Err() == nil {
+			r.log.WithError(err).Warn("reconcile: " + what + " not checked")
+		}
+	}
+	forgotten, pools := r.forgotten(ctx, warn)
+	rep, err := r.d.Reconcile(ctx)
 	if err != nil {
-		log.WithError(err).Warn("reconcile: endpoints not checked")
+		warn(err, "endpoints")
 		return
 	}
-	inUse, err := d.AddressesInUse(ctx)
+	inUse, err := r.d.AddressesInUse(ctx)
 	if err != nil {
-		log.WithError(err).Warn("reconcile: address claims not checked")
+		warn(err, "address claims")
 		return
 	}
-	released, err := im.ReleaseOrphans(ctx, inUse)
+	released, err := r.im.ReleaseOrphans(ctx, inUse)
 	if err != nil {
-		log.WithError(err).Warn("reconcile: address claims not checked")
+		warn(err, "address claims")
 	}
-	log.WithFields(logrus.Fields{"endpoints": rep.Endpoints, "repaired": len(rep.Repaired),
-		"removed": len(rep.Removed), "switches": len(rep.Switches), "released": len(released)}).Debug("reconcile pass")
+	r.log.WithFields(logrus.Fields{"endpoints": rep.Endpoints, "repaired": len(rep.Repaired), "rehomed": len(rep.Rehomed),
+		"removed": len(rep.Removed), "switches": len(rep.Switches), "released": len(released),
+		"forgotten_networks": len(forgotten), "forgotten_pools": len(pools)}).Debug("reconcile pass")
+}
+
+// forgotten removes the networks and pools this host's Docker engine no
+// longer knows. Without Docker's API it does nothing, and says so when
+// that starts and when it ends, not on every pass.
+func (r *reconciler) forgotten(ctx context.Context, warn func(error, string)) (networks, pools []string) {
+	if r.docker == nil {
+		return nil, nil
+	}
+	nets, err := r.docker.Networks(ctx)
+	if ctx.Err() == nil {
+		r.noteDocker(err)
+	}
+	if err != nil {
+		return nil, nil
+	}
+	networks, err = r.d.ReconcileNetworks(ctx, dockerapi.Known(nets))
+	if err != nil {
+		warn(err, "networks Docker forgot")
+	}
+	pools, err = r.im.ReleaseForgottenPools(ctx, nets)
+	if err != nil {
+		warn(err, "pools Docker forgot")
+	}
+	return networks, pools
+}
+
+func (r *reconciler) noteDocker(err error) {
+	ok := err == nil
+	if r.dockerOK != nil && *r.dockerOK == ok {
+		return
+	}
+	first := r.dockerOK == nil
+	r.dockerOK = &ok
+	switch {
+	case !ok:
+		r.log.WithError(err).WithField("docker", r.docker.Addr()).Warn("cannot read Docker's networks: networks and pools " +
+			"removed while the plugin was stopped will not be cleaned up until it can (ovn-docker status shows them as stale)")
+	case !first:
+		r.log.WithField("docker", r.docker.Addr()).Info("reading Docker's networks again")
+	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/ovs"
 	"github.com/ovn-docker/ovn-docker/status"
 )
@@ -22,8 +23,8 @@ type statusConfig struct {
 	Timeout time.Duration
 }
 
-func parseStatusFlags(args []string, env func(string) string, out io.Writer) (statusConfig, error) {
-	f := newFlags("ovn-docker status", env, out)
+func parseStatusFlags(args []string, lookup func(string) (string, bool), out io.Writer) (statusConfig, error) {
+	f := newLookupFlags("ovn-docker status", lookup, out)
 	var c statusConfig
 	var nb string
 	f.conn(&c.connConfig, &nb)
@@ -37,7 +38,7 @@ func parseStatusFlags(args []string, env func(string) string, out io.Writer) (st
 
 // runStatus prints the report; exit status 1 when a database did not answer.
 func runStatus(args []string, stdout, stderr io.Writer) int {
-	cfg, err := parseStatusFlags(args, os.Getenv, stderr)
+	cfg, err := parseStatusFlags(args, os.LookupEnv, stderr)
 	if errors.Is(err, flagHelp) {
 		return 0
 	}
@@ -78,8 +79,15 @@ func collect(cfg statusConfig) (*status.Report, error) {
 	defer cancel()
 	nb.Run(ctx)
 	vs.Run(ctx)
-	return status.Collect(ctx, nb, vs, status.Options{Bridge: cfg.Bridge, NBRemote: strings.Join(cfg.NB, ","),
-		OVSRemote: cfg.OVS, Timeout: cfg.Timeout}), nil
+	opt := status.Options{Bridge: cfg.Bridge, NBRemote: strings.Join(cfg.NB, ","), OVSRemote: cfg.OVS, Timeout: cfg.Timeout}
+	if cfg.Docker != "" {
+		c, err := dockerapi.New(cfg.Docker)
+		if err != nil {
+			return nil, err
+		}
+		opt.Docker = c
+	}
+	return status.Collect(ctx, nb, vs, opt), nil
 }
 
 // connect makes (but does not run) the two database clients.

@@ -3,6 +3,7 @@
 package ovsdbtest
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -78,6 +79,37 @@ func (s *Server) Stop() {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 		os.Remove(s.Sock)
+	}
+}
+
+// NBWrites tells how much the server has written to the Northbound
+// database file: ovsdb-server appends every committed transaction to it
+// before answering, so a read-only client leaves it unchanged.
+func (s *Server) NBWrites() int64 {
+	s.t.Helper()
+	fi, err := os.Stat(filepath.Join(s.Dir, "nb.db"))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return fi.Size()
+}
+
+// WaitHeld blocks until the server holds n "wait" operations (its
+// memory report counts them as triggers), so a test knows a wait is in
+// flight instead of hoping a pause was long enough.
+func (s *Server) WaitHeld(n int) {
+	s.t.Helper()
+	want := fmt.Sprintf("triggers:%d", n)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out := Run(s.t, "ovs-appctl", "-t", filepath.Join(s.Dir, "ctl"), "memory/show")
+		if strings.Contains(out+" ", want+" ") || (n == 0 && !strings.Contains(out, "triggers:")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("the server never held %d waits: %s", n, out)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Times whole `docker run --rm busybox true` on an openvswitch network
+# Times whole `docker run --rm IMAGE true` on an openvswitch network
 # against --net=none (the engine's own floor), N runs each.
 # Usage: test/bench/docker-run.sh [N]   (make bench runs it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 N=${1:-30}
 BIN=${BIN:-bin/ovn-docker}
+IMAGE=${IMAGE:-ovn-docker-test/busybox:latest}
 
 test/env/up.sh
 test/env/plugin.sh start "$BIN"
@@ -15,12 +16,12 @@ docker network rm bench-run bench-bridge >/dev/null 2>&1 || true
 docker network create -d openvswitch --subnet 10.210.0.0/16 bench-run >/dev/null
 docker network create -d bridge --subnet 10.211.0.0/16 bench-bridge >/dev/null
 
-# times N runs of "docker run --rm ARGS busybox true"; prints ms per run, sorted
+# times N runs of "docker run --rm ARGS IMAGE true"; prints ms per run, sorted
 times() {
   local i t0 t1
   for i in $(seq "$N"); do
     t0=$(date +%s%N)
-    docker run --rm "$@" busybox true
+    docker run --rm "$@" "$IMAGE" true
     t1=$(date +%s%N)
     echo $(( (t1 - t0) / 1000000 ))
   done | sort -n
@@ -43,7 +44,7 @@ calls() {
     END { for (k in s) printf "  plugin %-16s mean %6.2f ms (n=%d)\n", k, s[k] / n[k], n[k] }' | sort
 }
 
-docker run --rm --net=none busybox true   # warm the image cache
+docker run --rm --net=none "$IMAGE" true   # warm the image cache
 report "docker run --net=none" --net=none
 report "docker run --net=bench-bridge" --net=bench-bridge
 from=$(( $(wc -l < "$LOG") + 1 ))

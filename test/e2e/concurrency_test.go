@@ -22,7 +22,7 @@ func TestConcurrentRuns(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = sh("docker", "run", "-d", "--name", names[i], "--net=many", "busybox", "sleep", "3600")
+			_, errs[i] = sh("docker", "run", "-d", "--name", names[i], "--net=many", image, "sleep", "3600")
 		}()
 	}
 	wg.Wait()

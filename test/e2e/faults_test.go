@@ -137,7 +137,7 @@ func TestFaultPluginKilledDuringRun(t *testing.T) {
 			t.Cleanup(func() { sh("docker", "rm", "-f", name) })
 			done := make(chan error, 1)
 			go func() {
-				_, err := sh("docker", "run", "-d", "--name", name, "--net=fnet", "busybox", "sleep", "3600")
+				_, err := sh("docker", "run", "-d", "--name", name, "--net=fnet", image, "sleep", "3600")
 				done <- err
 			}()
 			crashThenRestart(t, point)

@@ -57,7 +57,7 @@ func createNetwork(t *testing.T, name string, args ...string) string {
 func run(t *testing.T, name string, args ...string) {
 	t.Helper()
 	sh("docker", "rm", "-f", name)
-	docker(t, append(append([]string{"run", "-d", "--name", name}, args...), "busybox", "sleep", "3600")...)
+	docker(t, append(append([]string{"run", "-d", "--name", name}, args...), image, "sleep", "3600")...)
 	t.Cleanup(func() { sh("docker", "rm", "-f", name) })
 }
 

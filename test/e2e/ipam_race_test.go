@@ -13,11 +13,12 @@ import (
 // RequestAddress calls on each, on one pool, never give one address twice.
 func TestTwoDaemonsOneNB(t *testing.T) {
 	srv := ovsdbtest.Start(t)
+	srv.Vsctl("set", "open", ".", "external-ids:system-id=race")
 	dir := t.TempDir()
 	var clients []*client
 	for _, name := range []string{"a", "b"} {
 		p := &pluginProc{bin: plug.bin, log: plug.log, socket: filepath.Join(dir, name+".sock")}
-		if err := p.start("--nb", srv.Endpoint(), "--ovs", srv.Endpoint(), "--log-level", "info"); err != nil {
+		if err := p.start("--nb", srv.Endpoint(), "--ovs", srv.Endpoint(), "--docker", "", "--log-level", "info"); err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(p.stop)

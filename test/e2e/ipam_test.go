@@ -56,7 +56,7 @@ func TestIPAMUniqueAddressesAndStaticIP(t *testing.T) {
 	if !strings.Contains(claims, "10.60.0.1") || !strings.Contains(claims, "10.60.0.50") {
 		t.Fatalf("NB claims %q lack the gateway or the static address", claims)
 	}
-	out, err := sh("docker", "run", "--rm", "--net=ipam1", "--ip=10.60.0.50", "busybox", "true")
+	out, err := sh("docker", "run", "--rm", "--net=ipam1", "--ip=10.60.0.50", image, "true")
 	if err == nil || !strings.Contains(out, "address 10.60.0.50 is already in use in pool 10.60.0.0/24") {
 		t.Fatalf("second --ip 10.60.0.50: %v", err)
 	}
@@ -78,7 +78,7 @@ func TestIPAMExhaustion(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		run(t, fmt.Sprintf("ipam3-%d", i), "--net=ipam3")
 	}
-	out, err := sh("docker", "run", "--rm", "--net=ipam3", "busybox", "true")
+	out, err := sh("docker", "run", "--rm", "--net=ipam3", image, "true")
 	if err == nil || !strings.Contains(out, "pool 10.62.0.0/29 has no free addresses") {
 		t.Fatalf("docker run on a full pool: %v", err)
 	}
@@ -128,7 +128,7 @@ func TestIPAMRecreateAfterRemove(t *testing.T) {
 	for i := 0; i < 2; i++ {
 		sh("docker", "network", "rm", "ipam7")
 		docker(t, "network", "create", "-d", "openvswitch", "--ipam-driver", "openvswitch", "--subnet=10.65.0.0/24", "ipam7")
-		docker(t, "run", "--rm", "--net=ipam7", "busybox", "true")
+		docker(t, "run", "--rm", "--net=ipam7", image, "true")
 		docker(t, "network", "rm", "ipam7")
 		if got := nbctl(t, "--bare", "--columns=name", "find", "Address_Set", `external_ids:"docker:ipam-subnet"="10.65.0.0/24"`); got != "" {
 			t.Fatalf("pool rows left after network rm: %q", got)

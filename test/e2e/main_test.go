@@ -18,6 +18,10 @@ import (
 
 const socket = "/run/docker/plugins/openvswitch.sock"
 
+// image is the suite's own image, built by test/env/up.sh: a user's
+// busybox:latest is neither relied on nor replaced.
+const image = "ovn-docker-test/busybox:latest"
+
 // plug is the plugin process under test.
 var plug *pluginProc
 
@@ -31,15 +35,17 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin := filepath.Join(dir, "ovn-docker")
-	// Static, like make build: the managed plugin's rootfs has no libc.
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/ovn-docker")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "e2e: build: %v\n%s", err, out)
-		os.Exit(1)
+	bin, faultsBin := filepath.Join(dir, "ovn-docker"), filepath.Join(dir, "ovn-docker-faults")
+	for _, b := range []struct{ out, tags string }{{bin, ""}, {faultsBin, "faults"}} {
+		// Static, like make build: the managed plugin's rootfs has no libc.
+		build := exec.Command("go", "build", "-tags", b.tags, "-o", b.out, "../../cmd/ovn-docker")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: build: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
-	plug = &pluginProc{bin: bin, log: filepath.Join(dir, "plugin.log"), socket: socket}
+	plug = &pluginProc{bin: bin, faultsBin: faultsBin, log: filepath.Join(dir, "plugin.log"), socket: socket}
 	if err := plug.start(); err != nil {
 		fmt.Fprintf(os.Stderr, "e2e: %v\n", err)
 		os.Exit(1)
@@ -59,7 +65,7 @@ func checkEnvironment() error {
 		{"docker", "info", "--format", "{{.ServerVersion}}"},
 		{"ovn-nbctl", "--timeout=5", "show"},
 		{"ovs-vsctl", "--timeout=5", "br-exists", "br-int"},
-		{"docker", "image", "inspect", "busybox:latest"},
+		{"docker", "image", "inspect", image},
 	} {
 		if out, err := exec.Command(c[0], c[1:]...).CombinedOutput(); err != nil {
 			return fmt.Errorf("%s: %v: %s", strings.Join(c, " "), err, strings.TrimSpace(string(out)))
@@ -83,9 +89,12 @@ func alive(path string) bool {
 
 type pluginProc struct {
 	bin, log, socket string
-	env              []string // extra environment, e.g. OVN_DOCKER_CRASH_AT
-	cmd              *exec.Cmd
-	exited           chan struct{}
+	// faultsBin is built with -tags faults: only it has the crash points
+	// OVN_DOCKER_CRASH_AT names.
+	faultsBin string
+	env       []string // extra environment, e.g. OVN_DOCKER_CRASH_AT
+	cmd       *exec.Cmd
+	exited    chan struct{}
 }
 
 func (p *pluginProc) start(extra ...string) error {
@@ -94,7 +103,13 @@ func (p *pluginProc) start(extra ...string) error {
 		return err
 	}
 	args := append([]string{"serve", "--log-level", "debug", "--socket", p.socket}, extra...)
-	p.cmd = exec.Command(p.bin, args...)
+	bin := p.bin
+	for _, e := range p.env {
+		if strings.HasPrefix(e, "OVN_DOCKER_CRASH_AT=") {
+			bin = p.faultsBin
+		}
+	}
+	p.cmd = exec.Command(bin, args...)
 	p.cmd.Env = append(os.Environ(), p.env...)
 	p.cmd.Stdout, p.cmd.Stderr = f, f
 	if err := p.cmd.Start(); err != nil {

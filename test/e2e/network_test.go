@@ -20,7 +20,7 @@ func TestSeedCommands(t *testing.T) {
 		t.Fatalf("switch records subnets %s", got)
 	}
 	t.Cleanup(func() { sh("docker", "rm", "-f", "busybox") })
-	docker(t, "run", "--net=foo", "--name=busybox", "busybox")
+	docker(t, "run", "--net=foo", "--name=busybox", image)
 	// The container ran with its interface on foo: its endpoint is in Docker's
 	// records and, once stopped, its port and veth are gone from OVN and OVS.
 	ep := endpointID(t, "busybox", "foo")
@@ -30,7 +30,7 @@ func TestSeedCommands(t *testing.T) {
 	if got := nbctl(t, "lsp-list", ls); got != "" {
 		t.Fatalf("ports left on %s after the container stopped: %s", ls, got)
 	}
-	out := docker(t, "run", "--rm", "--net=foo", "busybox", "ip", "-4", "addr", "show", "eth0")
+	out := docker(t, "run", "--rm", "--net=foo", image, "ip", "-4", "addr", "show", "eth0")
 	if !strings.Contains(out, "inet 192.168.1.") {
 		t.Fatalf("container eth0 has no address in 192.168.1.0/24:\n%s", out)
 	}
@@ -114,7 +114,7 @@ func TestMTU(t *testing.T) {
 				args = append(args, "-o", tc.opt)
 			}
 			createNetwork(t, tc.name, args...)
-			got := docker(t, "run", "--rm", "--net="+tc.name, "busybox", "cat", "/sys/class/net/eth0/mtu")
+			got := docker(t, "run", "--rm", "--net="+tc.name, image, "cat", "/sys/class/net/eth0/mtu")
 			if got != tc.want {
 				t.Fatalf("container eth0 MTU %s, want %s", got, tc.want)
 			}
@@ -182,15 +182,41 @@ func TestBadInputIsRefused(t *testing.T) {
 	}
 }
 
+// An --internal network has no way out: Docker gives its containers no
+// docker_gwbridge interface and no default route, so a packet to an
+// address outside the network never leaves. The control: a container on an
+// ordinary network reaches that same address (the host's end of its
+// docker_gwbridge) with the same commands.
 func TestInternalNetwork(t *testing.T) {
 	id := createNetwork(t, "inside", "--internal", "--subnet=10.96.0.0/24")
 	if got := nbctl(t, "get", "Logical_Switch", switchOf(id), `external_ids:"docker:internal"`); strings.Trim(got, `"`) != "true" {
 		t.Fatalf("docker:internal = %s", got)
 	}
+	createNetwork(t, "outside", "--subnet=10.95.0.0/24")
 	run(t, "inside-a", "--net=inside")
 	run(t, "inside-b", "--net=inside")
+	run(t, "outside-a", "--net=outside")
 	exec_(t, "inside-a", "ping", "-c", "2", "-W", "2", containerIP(t, "inside-b", "inside"))
 	tcp(t, "inside-a", "inside-b", containerIP(t, "inside-b", "inside"))
+
+	// The host's address on docker_gwbridge, the ordinary network's way out.
+	gw := exec_(t, "outside-a", "sh", "-c", "ip route | awk '/^default/ {print $3}'")
+	if gw == "" {
+		t.Fatal("the control container has no default route")
+	}
+	exec_(t, "outside-a", "ping", "-c", "1", "-W", "2", gw)
+	if out := exec_(t, "inside-a", "ip", "-o", "link"); strings.Contains(out, "eth1") {
+		t.Fatalf("an internal network's container has a second interface:\n%s", out)
+	}
+	if out := exec_(t, "inside-a", "ip", "route"); strings.Contains(out, "default") {
+		t.Fatalf("an internal network's container has a default route:\n%s", out)
+	}
+	if out, err := sh("docker", "exec", "inside-a", "ping", "-c", "2", "-W", "2", gw); err == nil {
+		t.Fatalf("an internal network's container reached %s:\n%s", gw, out)
+	}
+	if out, err := sh("docker", "exec", "inside-a", "sh", "-c", "echo x | nc -w 2 "+gw+" 22"); err == nil && out != "" {
+		t.Fatalf("an internal network's container opened TCP to %s: %s", gw, out)
+	}
 }
 
 func TestDualStack(t *testing.T) {

@@ -91,7 +91,7 @@ func TestFaultRaftLeaderKilled(t *testing.T) {
 	vs := ovsdbtest.Start(t)
 	vs.Vsctl("set", "open", ".", "external-ids:system-id=raft-host")
 	p := &pluginProc{bin: plug.bin, log: plug.log, socket: filepath.Join(t.TempDir(), "raft.sock")}
-	if err := p.start("--nb", nb, "--ovs", vs.Endpoint(), "--ovn-timeout", "20s", "--log-level", "info"); err != nil {
+	if err := p.start("--nb", nb, "--ovs", vs.Endpoint(), "--docker", "", "--ovn-timeout", "20s", "--log-level", "info"); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(p.stop)

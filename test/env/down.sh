@@ -6,13 +6,13 @@ STATE=/run/ovn-docker-env
 OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
 cd "$(dirname "$0")"
 
+die() { printf 'env: FAILED: %s\n' "$*" >&2; exit 1; }
+log() { printf 'env: %s\n' "$*" >&2; }
+. ./engine.sh
+
 ./plugin.sh stop
-if [ -f "$STATE/dockerd.pid" ]; then
-  docker ps -aq | xargs -r docker rm -f >/dev/null 2>&1
-  kill "$(cat "$STATE/dockerd.pid")" 2>/dev/null
-  for _ in $(seq 100); do pgrep -x dockerd >/dev/null || break; sleep 0.1; done
-  rm -f "$STATE/dockerd.pid"
-fi
+engine_stop "$STATE/dockerd.pid"
+rm -f "$STATE/engine"
 [ -f "$STATE/ovn-controller" ] && "$OVN_CTL" stop_controller >/dev/null 2>&1
 [ -f "$STATE/ovn-central" ] && "$OVN_CTL" stop_northd >/dev/null 2>&1
 if [ -f "$STATE/ovs" ]; then

@@ -4,6 +4,7 @@
 # (NB, SB, northd), ovn-controller, a Docker engine and a busybox image.
 # Safe to run again: whatever already answers is left as it is.
 set -euo pipefail
+[ -n "${DOCKER_ENGINE:-}" ] && DOCKER_ENGINE_ASKED=1
 
 : "${OVN_DOCKER_SYSTEM_ID:=$(hostname)}"
 : "${OVN_DOCKER_ENCAP_IP:=127.0.0.1}"
@@ -14,6 +15,7 @@ PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static ethto
 
 log() { printf 'env: %s\n' "$*" >&2; }
 die() { printf 'env: FAILED: %s\n' "$*" >&2; exit 1; }
+. "$(dirname "$0")/engine.sh"
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
 wait_for() {
@@ -98,20 +100,40 @@ start_ovn() {
     sh -c "ovn-sbctl --timeout=2 --bare --columns=name find Chassis name=$sid | grep -q ."
 }
 
+# start_docker runs the engine DOCKER_ENGINE names. One this script started
+# for the other engine is stopped first; one it did not start is used as it
+# is, unless DOCKER_ENGINE asked for another kind.
 start_docker() {
-  mkdir -p /run/docker/plugins
-  if docker info >/dev/null 2>&1; then return; fi
-  log "starting dockerd"
-  setsid dockerd --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs \
-    >/var/log/dockerd.log 2>&1 < /dev/null &
+  mkdir -p /run/docker/plugins "$STATE"
+  engine_check_name "$DOCKER_ENGINE"
+  if docker info >/dev/null 2>&1; then
+    if [ ! -f "$STATE/dockerd.pid" ]; then
+      local kind; kind=$(engine_kind)
+      if [ -n "${DOCKER_ENGINE_ASKED:-}" ] && [ "${kind%% *}" != "$DOCKER_ENGINE" ]; then
+        die "a Docker engine this script did not start answers on /var/run/docker.sock ($kind); stop it to run DOCKER_ENGINE=$DOCKER_ENGINE"
+      fi
+      return
+    fi
+    [ "$(cat "$STATE/engine" 2>/dev/null)" = "$DOCKER_ENGINE" ] && return
+    log "stopping the $(cat "$STATE/engine" 2>/dev/null || echo other) engine to start the $DOCKER_ENGINE one"
+    engine_stop "$STATE/dockerd.pid"
+  fi
+  [ "$DOCKER_ENGINE" = current ] && engine_build_current
+  local argv; mapfile -t argv < <(engine_argv "$DOCKER_ENGINE" "$(engine_data_root "$DOCKER_ENGINE")")
+  log "starting dockerd ($DOCKER_ENGINE engine)"
+  setsid "${argv[@]}" >"/var/log/dockerd-$DOCKER_ENGINE.log" 2>&1 < /dev/null &
   echo $! > "$STATE/dockerd.pid"
-  wait_for 60 "dockerd (see /var/log/dockerd.log)" docker info
+  echo "$DOCKER_ENGINE" > "$STATE/engine"
+  wait_for 60 "dockerd (see /var/log/dockerd-$DOCKER_ENGINE.log)" docker info
 }
 
-# No registry is reachable: the image is built from Debian's busybox-static.
+# No registry is reachable: the image is built from Debian's busybox-static,
+# under a tag of our own, so a user's busybox:latest (which may lack a
+# default command) is neither relied on nor replaced.
+TEST_IMAGE=ovn-docker-test/busybox:latest
 busybox_image() {
-  docker image inspect busybox:latest >/dev/null 2>&1 && return
-  log "building busybox:latest from busybox-static"
+  docker image inspect "$TEST_IMAGE" >/dev/null 2>&1 && return
+  log "building $TEST_IMAGE from busybox-static"
   local root; root=$(mktemp -d)
   mkdir -p "$root/bin" "$root/etc" "$root/tmp"
   cp /bin/busybox "$root/bin/busybox"
@@ -120,7 +142,7 @@ busybox_image() {
     [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"
   done
   echo 'root:x:0:0:root:/root:/bin/sh' > "$root/etc/passwd"
-  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' - busybox:latest >/dev/null
+  tar -C "$root" -c . | docker import -c 'CMD ["sh"]' - "$TEST_IMAGE" >/dev/null
   rm -rf "$root"
 }
 
@@ -131,7 +153,7 @@ main() {
   start_ovn
   start_docker
   busybox_image
-  log "up: OVS ($(datapath_type) datapath), OVN NB/SB/northd, ovn-controller, dockerd, busybox:latest"
+  log "up: OVS ($(datapath_type) datapath), OVN NB/SB/northd, ovn-controller, dockerd ($(engine_kind)), $TEST_IMAGE"
 }
 
 main "$@"
