@@ -47,8 +47,17 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPoolID$$' -fuzztime $(FUZZTIME) ./ipam/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNetworks$$' -fuzztime $(FUZZTIME) ./dockerapi/
 
-e2e:
-	$(GO) test -count=1 -timeout 15m -v ./test/e2e/
+# The end-to-end suite runs against each engine of ENGINES in turn (see
+# test/env/engine.sh): Debian's Docker 20.10, then the current engine,
+# built once per machine and cached. A failure names the engine.
+ENGINES ?= debian current
+e2e: build
+	@for e in $(ENGINES); do \
+	  echo "e2e: against the $$e Docker engine"; \
+	  DOCKER_ENGINE=$$e test/env/up.sh && test/env/plugin.sh stop && \
+	  DOCKER_ENGINE=$$e $(GO) test -count=1 -timeout 20m -v ./test/e2e/ || \
+	    { echo "e2e: FAILED against the $$e Docker engine"; exit 1; }; \
+	done
 
 # Only the fault tests (plugin killed, dockerd restarted, NB down, frozen or
 # losing its Raft leader, concurrency); make test runs them too.

@@ -170,10 +170,11 @@ func (f *fakeOVS) DeleteInterface(_ context.Context, name string) (bool, error) 
 func (f *fakeOVS) WaitInstalled(context.Context, string, time.Duration) error { return f.installed }
 
 type fakeLinks struct {
-	mu      sync.Mutex
-	veths   map[string]hostnet.Veth
-	retired map[string]bool
-	moved   map[string]bool // peer moved into a container
+	mu          sync.Mutex
+	veths       map[string]hostnet.Veth
+	retired     map[string]bool
+	moved       map[string]bool // peer moved into a container
+	underlayErr error           // what UnderlayMTU answers, if set
 }
 
 func (f *fakeLinks) Veths(prefix string) ([]hostnet.VethInfo, error) {
@@ -228,7 +229,12 @@ func (f *fakeLinks) DeleteLink(name, mark string) error {
 	return nil
 }
 
-func (f *fakeLinks) UnderlayMTU(string) (int, error) { return 1500, nil }
+func (f *fakeLinks) UnderlayMTU(string) (int, error) {
+	if f.underlayErr != nil {
+		return 0, f.underlayErr
+	}
+	return 1500, nil
+}
 
 type rig struct {
 	d     *Driver

@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"github.com/docker/go-plugins-helpers/network"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -29,14 +31,14 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	}
 	chassis, err := d.ovs.SystemID(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("find this host's OVN chassis name: %w", err)
+		return nil, err
 	}
 	_, err = d.nb.EnsurePort(ctx, ovs.Port{
 		Name: PortName(cfg.EndpointID), Switch: sw.Name, NetworkID: cfg.NetworkID,
 		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("create logical port for endpoint %s: %w", shortID(cfg.EndpointID), networkNotFound(cfg.NetworkID, err))
+		return nil, networkNotFound(cfg.NetworkID, err)
 	}
 	d.crashPoint("create-endpoint")
 	resp := &network.CreateEndpointResponse{}
@@ -54,10 +56,20 @@ func checkInSubnets(cfg EndpointConfig, subnets []string) error {
 			continue
 		}
 		if !inAny(addr.Addr(), subnets) {
-			return invalid("address %s is outside the subnets of network %s (%v)", addr.Addr(), shortID(cfg.NetworkID), subnets)
+			return invalid("choose an --ip inside them", "address %s is outside the subnets of network %s (%s)",
+				addr.Addr(), shortID(cfg.NetworkID), strings.Join(subnets, ", "))
 		}
 	}
 	return nil
+}
+
+// endpointNotFound turns a missing logical port into the sentence users see.
+func endpointNotFound(endpointID string, err error) error {
+	if errors.Is(err, ovs.ErrNotFound) {
+		return usererr.Wrap(ovs.ErrNotFound, err, "disconnect the container from the network and connect it again",
+			"endpoint %s is not known to the openvswitch driver: OVN has no logical port for it", shortID(endpointID))
+	}
+	return err
 }
 
 func inAny(a netip.Addr, subnets []string) bool {
@@ -80,10 +92,8 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, req *network.DeleteEndpoint
 		return err
 	}
 	d.crashPoint("delete-endpoint")
-	if _, err := d.nb.DeletePort(ctx, PortName(req.EndpointID)); err != nil {
-		return fmt.Errorf("delete logical port of endpoint %s: %w", shortID(req.EndpointID), err)
-	}
-	return nil
+	_, err := d.nb.DeletePort(ctx, PortName(req.EndpointID))
+	return err
 }
 
 // EndpointOperInfo reports where the endpoint lives in OVN and OVS.
@@ -93,10 +103,7 @@ func (d *Driver) EndpointOperInfo(ctx context.Context, req *network.InfoRequest)
 	}
 	p, err := d.nb.Port(ctx, PortName(req.EndpointID))
 	if err != nil {
-		if errors.Is(err, ovs.ErrNotFound) {
-			return nil, fmt.Errorf("endpoint %s is not known to the openvswitch driver", shortID(req.EndpointID))
-		}
-		return nil, err
+		return nil, endpointNotFound(req.EndpointID, err)
 	}
 	v := map[string]string{
 		"logical_switch": SwitchName(p.NetworkID), "logical_port": p.Name, "mac": p.MAC,

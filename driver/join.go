@@ -3,12 +3,12 @@ package driver
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -26,22 +26,16 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *netw
 	}
 	defer d.locks.lock("ep/" + req.EndpointID)()
 	port, err := d.nb.Port(ctx, PortName(req.EndpointID))
-	if errors.Is(err, ovs.ErrNotFound) {
-		return nil, fmt.Errorf("endpoint %s is not known to the openvswitch driver: OVN has no logical port for it", shortID(req.EndpointID))
-	}
 	if err != nil {
-		return nil, err
+		return nil, endpointNotFound(req.EndpointID, err)
 	}
 	sw, err := d.nb.Switch(ctx, port.NetworkID)
 	if err != nil {
 		return nil, networkNotFound(port.NetworkID, err)
 	}
 	br, err := d.ovs.Bridge(ctx, d.cfg.Bridge)
-	if errors.Is(err, ovs.ErrNotFound) {
-		return nil, fmt.Errorf("integration bridge %s does not exist in the local Open vSwitch database; is ovn-controller set up on this host?", d.cfg.Bridge)
-	}
 	if err != nil {
-		return nil, err
+		return nil, bridgeNotFound(d.cfg.Bridge, err)
 	}
 	defer func() {
 		if err != nil {
@@ -59,10 +53,24 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *netw
 	}, nil
 }
 
+// bridgeNotFound turns a missing integration bridge into the sentence
+// users see.
+func bridgeNotFound(bridge string, err error) error {
+	if errors.Is(err, ovs.ErrNotFound) {
+		return usererr.Wrap(ovs.ErrNotFound, err,
+			"set up ovn-controller on this host, or give the bridge it uses with --bridge",
+			"integration bridge %s does not exist in the local Open vSwitch database", bridge)
+	}
+	return err
+}
+
+// plug makes the veth pair and puts its host end on the bridge. Errors of
+// the host and of OVS name the devices, which carry the endpoint's ID.
 func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Bridge) error {
 	mac, err := net.ParseMAC(port.MAC)
 	if err != nil {
-		return fmt.Errorf("logical port %s has an unusable MAC %q", port.Name, port.MAC)
+		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
+			"logical port %s has an unusable MAC %q", port.Name, port.MAC)
 	}
 	host := HostIfName(port.EndpointID)
 	err = d.links.EnsureVeth(hostnet.Veth{
@@ -71,16 +79,13 @@ func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Brid
 		TxChecksumOff: br.Userspace(),
 	})
 	if err != nil {
-		return fmt.Errorf("create veth pair for endpoint %s: %w", shortID(port.EndpointID), err)
+		return err
 	}
 	d.crashPoint("join-veth")
 	_, err = d.ovs.EnsureInterface(ctx, br.Name, ovs.Iface{
 		Name: host, LogicalPort: port.Name, MAC: port.MAC, EndpointID: port.EndpointID,
 	})
-	if err != nil {
-		return fmt.Errorf("attach %s to bridge %s: %w", host, br.Name, err)
-	}
-	return nil
+	return bridgeNotFound(br.Name, err)
 }
 
 // waitInstalled does not fail the join on expiry: the port works as soon as
@@ -124,10 +129,7 @@ func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 		return err
 	}
 	d.crashPoint("leave")
-	if err := d.reaper.retire(req.EndpointID, host); err != nil {
-		return fmt.Errorf("delete veth %s: %w", host, err)
-	}
-	return nil
+	return d.reaper.retire(req.EndpointID, host)
 }
 
 // detach deletes the OVS port and the veth pair, each only if present. A
@@ -140,15 +142,10 @@ func (d *Driver) detach(ctx context.Context, endpointID string) error {
 	if d.reaper.busy(endpointID) {
 		return nil
 	}
-	if err := d.links.DeleteLink(host, linkMark(endpointID)); err != nil {
-		return fmt.Errorf("delete veth %s: %w", host, err)
-	}
-	return nil
+	return d.links.DeleteLink(host, linkMark(endpointID))
 }
 
 func (d *Driver) unplugOVS(ctx context.Context, host string) error {
-	if _, err := d.ovs.DeleteInterface(ctx, host); err != nil {
-		return fmt.Errorf("remove %s from the integration bridge: %w", host, err)
-	}
-	return nil
+	_, err := d.ovs.DeleteInterface(ctx, host)
+	return err
 }

@@ -3,11 +3,11 @@ package driver
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/docker/go-plugins-helpers/network"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -20,13 +20,15 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 		return err
 	}
 	defer d.locks.lock("net/" + cfg.ID)()
+	// Errors of the databases and the host name what they concern and
+	// what to do; Docker's message already names the network being made.
 	chassis, err := d.ovs.SystemID(ctx)
 	if err != nil {
-		return fmt.Errorf("cannot create network %s: this host's OVN chassis name is unknown: %w", shortID(cfg.ID), err)
+		return err
 	}
 	if cfg.MTU == 0 {
-		if cfg.MTU, err = d.defaultMTU(ctx); err != nil {
-			return fmt.Errorf("cannot create network %s: %w", shortID(cfg.ID), err)
+		if cfg.MTU, err = d.defaultMTU(ctx, cfg.ID); err != nil {
+			return err
 		}
 	}
 	created, err := d.nb.EnsureSwitch(ctx, ovs.Switch{
@@ -46,14 +48,15 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 
 // defaultMTU leaves room for the Geneve header on the underlay that carries
 // the tunnels, so packets between hosts are never fragmented or dropped.
-func (d *Driver) defaultMTU(ctx context.Context) (int, error) {
+func (d *Driver) defaultMTU(ctx context.Context, networkID string) (int, error) {
 	encapIP, err := d.ovs.EncapIP(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("cannot read ovn-encap-ip to size the MTU: %w", err)
+		return 0, err
 	}
 	mtu, err := d.links.UnderlayMTU(encapIP)
 	if err != nil {
-		return 0, fmt.Errorf("cannot size the MTU from the underlay (%v); give it with -o %s=N", err, OptMTU)
+		return 0, usererr.Errorf(nil, "give it with -o "+OptMTU+"=N",
+			"cannot size the MTU of network %s from the underlay (%w)", shortID(networkID), err)
 	}
 	return mtu - hostnet.GeneveOverhead(encapIP), nil
 }
@@ -76,7 +79,8 @@ func (d *Driver) DeleteNetwork(ctx context.Context, req *network.DeleteNetworkRe
 // networkNotFound turns a missing switch into the sentence users see.
 func networkNotFound(networkID string, err error) error {
 	if errors.Is(err, ovs.ErrNotFound) {
-		return fmt.Errorf("network %s is not known to the openvswitch driver: OVN has no logical switch %s for it",
+		return usererr.Wrap(ovs.ErrNotFound, err, "remove the network and create it again",
+			"network %s is not known to the openvswitch driver: OVN has no logical switch %s for it",
 			shortID(networkID), SwitchName(networkID))
 	}
 	return err

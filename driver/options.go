@@ -11,21 +11,22 @@ import (
 	"strings"
 
 	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // ErrInvalid marks a request the driver refuses as given.
 var ErrInvalid = errors.New("invalid request")
 
-// invalidError carries a sentence written for the docker CLI user and
-// matches ErrInvalid.
-type invalidError struct{ msg string }
-
-func (e *invalidError) Error() string        { return e.msg }
-func (e *invalidError) Is(target error) bool { return target == ErrInvalid }
-
-func invalid(format string, args ...any) error {
-	return &invalidError{msg: fmt.Sprintf(format, args...)}
+// invalid is a refusal of the request as given: what is wrong with it, and
+// (hint) what to give instead; it matches ErrInvalid.
+func invalid(hint, format string, args ...any) error {
+	return usererr.Errorf(ErrInvalid, hint, format, args...)
 }
+
+// notDocker is the advice for what only a broken caller sends: Docker
+// itself never does.
+const notDocker = "only a Docker engine should call this plugin"
 
 // Option keys Docker uses in CreateNetwork.Options.
 const (
@@ -116,7 +117,7 @@ var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 func checkID(kind, id string) error {
 	if !idPattern.MatchString(id) {
-		return invalid("%s ID %q is not a valid Docker ID", kind, id)
+		return invalid(notDocker, "%s ID %q is not a valid Docker ID", kind, id)
 	}
 	return nil
 }
@@ -124,7 +125,7 @@ func checkID(kind, id string) error {
 // ParseNetwork validates a CreateNetwork request without touching anything.
 func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 	if req == nil {
-		return NetworkConfig{}, invalid("empty request")
+		return NetworkConfig{}, invalid(notDocker, "the CreateNetwork request is empty")
 	}
 	cfg := NetworkConfig{ID: req.NetworkID}
 	if err := checkID("network", req.NetworkID); err != nil {
@@ -138,7 +139,7 @@ func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 		return cfg, err
 	}
 	if len(cfg.IPv4)+len(cfg.IPv6) == 0 {
-		return cfg, invalid("the network has no subnet: give one with --subnet")
+		return cfg, invalid("give one with --subnet", "network %s has no subnet", shortID(cfg.ID))
 	}
 	if cfg.Internal, err = boolOption(req.Options, optInternal); err != nil {
 		return cfg, err
@@ -161,16 +162,16 @@ func parsePools(data []*network.IPAMData, v6 bool) ([]Pool, error) {
 	var pools []Pool
 	for _, d := range data {
 		if d == nil || d.Pool == "" {
-			return nil, invalid("an %s pool has no subnet: give one with --subnet", family)
+			return nil, invalid("give one with --subnet", "an %s pool of the network has no subnet", family)
 		}
 		subnet, err := netip.ParsePrefix(d.Pool)
 		if err != nil || subnet.Addr().Is6() != v6 || subnet.Addr().Is4In6() {
-			return nil, invalid("%q is not a valid %s subnet", d.Pool, family)
+			return nil, invalid("give a valid one with --subnet", "%q is not a valid %s subnet", d.Pool, family)
 		}
 		p := Pool{Space: d.AddressSpace, Subnet: subnet.Masked()}
 		if d.Gateway != "" {
 			if p.Gateway, err = parseGateway(d.Gateway); err != nil || !p.Subnet.Contains(p.Gateway.Addr()) {
-				return nil, invalid("gateway %q is not an address in subnet %s", d.Gateway, p.Subnet)
+				return nil, invalid("give one inside the subnet with --gateway", "gateway %q is not an address in subnet %s", d.Gateway, p.Subnet)
 			}
 		}
 		if p.Aux, err = parseAux(d.AuxAddresses, p.Subnet); err != nil {
@@ -188,7 +189,7 @@ func parseAux(aux map[string]any, subnet netip.Prefix) ([]netip.Addr, error) {
 		s, _ := v.(string)
 		p, err := parseGateway(s)
 		if err != nil || !subnet.Contains(p.Addr()) {
-			return nil, invalid("aux address %s=%v is not an address in subnet %s", name, v, subnet)
+			return nil, invalid("give one inside the subnet with --aux-address", "aux address %s=%v is not an address in subnet %s", name, v, subnet)
 		}
 		out = append(out, p.Addr())
 	}
@@ -221,7 +222,7 @@ func boolOption(opts map[string]any, key string) (bool, error) {
 			return r, nil
 		}
 	}
-	return false, invalid("option %s must be true or false, not %v", key, v)
+	return false, invalid(notDocker, "option %s must be true or false, not %v", key, v)
 }
 
 // genericOptions returns the user's -o options, refusing unknown ones: a
@@ -233,13 +234,13 @@ func genericOptions(opts map[string]any) (map[string]string, error) {
 	}
 	m, ok := raw.(map[string]any)
 	if !ok {
-		return nil, invalid("driver options must be a map of strings")
+		return nil, invalid(notDocker, "the driver options (%s) are not a map of strings", optGeneric)
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
 		if !isKnownOption(k) {
-			return nil, invalid("unknown option %q for the openvswitch driver (supported: %s)",
-				k, strings.Join(knownOptions, ", "))
+			return nil, invalid("remove it (the driver takes only "+strings.Join(knownOptions, " and ")+")",
+				"unknown option %q for the openvswitch driver", k)
 		}
 		out[k] = fmt.Sprint(v)
 	}
@@ -252,7 +253,7 @@ func parseMTU(generic map[string]string, ipv6 bool) (int, error) {
 	long, hasLong := generic[OptMTU]
 	short, hasShort := generic[OptMTUShort]
 	if hasLong && hasShort && long != short {
-		return 0, invalid("options %s=%s and %s=%s disagree", OptMTU, long, OptMTUShort, short)
+		return 0, invalid("give only one of them", "options %s=%s and %s=%s disagree", OptMTU, long, OptMTUShort, short)
 	}
 	s := long
 	if !hasLong {
@@ -267,7 +268,7 @@ func parseMTU(generic map[string]string, ipv6 bool) (int, error) {
 	}
 	mtu, err := strconv.Atoi(strings.TrimSpace(s))
 	if err != nil || mtu < low || mtu > maxMTU {
-		return 0, invalid("invalid MTU %q: it must be a whole number from %d to %d", s, low, maxMTU)
+		return 0, invalid(fmt.Sprintf("give a whole number from %d to %d", low, maxMTU), "invalid MTU %q", s)
 	}
 	return mtu, nil
 }
@@ -298,7 +299,7 @@ func (c EndpointConfig) IPs() []string {
 // from this driver and are accepted as they come.
 func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
 	if req == nil {
-		return EndpointConfig{}, invalid("empty request")
+		return EndpointConfig{}, invalid(notDocker, "the CreateEndpoint request is empty")
 	}
 	cfg := EndpointConfig{NetworkID: req.NetworkID, EndpointID: req.EndpointID}
 	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
@@ -321,7 +322,7 @@ func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
 	}
 	mac, err := net.ParseMAC(iface.MacAddress)
 	if err != nil || len(mac) != 6 || mac[0]&1 == 1 {
-		return cfg, invalid("%q is not a valid unicast Ethernet MAC address", iface.MacAddress)
+		return cfg, invalid("give another with --mac-address", "%q is not a valid unicast Ethernet MAC address", iface.MacAddress)
 	}
 	cfg.MAC, cfg.MACGiven = mac, true
 	return cfg, nil
@@ -344,7 +345,7 @@ func parseAddr(s string, v6 bool) (netip.Prefix, error) {
 		if v6 {
 			family = "IPv6"
 		}
-		return netip.Prefix{}, invalid("%q is not a valid %s address with prefix length", s, family)
+		return netip.Prefix{}, invalid(notDocker, "%q is not a valid %s address with prefix length", s, family)
 	}
 	return p, nil
 }

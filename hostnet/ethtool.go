@@ -5,6 +5,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // ethtoolValue is struct ethtool_value from linux/ethtool.h.
@@ -31,18 +33,21 @@ type ifreqData struct {
 // ETHTOOL_STXCSUM clears every TX checksum feature (IPv4, IPv6, generic,
 // SCTP, FCoE) and the kernel then drops TSO and the other offloads that
 // depend on them, exactly like `ethtool -K dev tx off`.
-func (h *Host) TxChecksumOff(name string) error {
+func (h *Host) TxChecksumOff(name string) error { return advise(h.txChecksumOff(name)) }
+
+func (h *Host) txChecksumOff(name string) error {
 	if err := h.ethtool(name, &ethtoolValue{cmd: unix.ETHTOOL_STXCSUM}); err != nil {
-		return fmt.Errorf("turn off tx checksum offload on %s: %w", name, err)
+		return kernelFailed(err, "turn off TX checksum offload on %s", name)
 	}
 	// The kernel answers success even when the driver cannot change the
 	// feature, so read it back rather than trust the set.
 	got := ethtoolValue{cmd: unix.ETHTOOL_GTXCSUM}
 	if err := h.ethtool(name, &got); err != nil {
-		return fmt.Errorf("read tx checksum offload of %s: %w", name, err)
+		return kernelFailed(err, "read the TX checksum offload of %s", name)
 	}
 	if got.data != 0 {
-		return fmt.Errorf("tx checksum offload on %s is fixed on by its driver", name)
+		return usererr.Errorf(nil, "use OVS's kernel datapath on this host",
+			"TX checksum offload on %s cannot be turned off, and OVS's userspace datapath needs it off", name)
 	}
 	return nil
 }

@@ -7,7 +7,22 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
+
+// Errors name the device and say what the kernel answered. Helpers return
+// clauses ("the kernel failed to …"); exported methods add the advice with
+// advise, so a clause can still be extended (see EnsureVeth's rollback).
+
+// kernelFailed reports a netlink or ioctl request the kernel refused.
+func kernelFailed(err error, format string, args ...any) error {
+	return fmt.Errorf("the kernel failed to %s (%w)", fmt.Sprintf(format, args...), err)
+}
+
+// advise finishes what an exported method returns: a failure that has no
+// advice of its own is worth retrying, since the kernel's state changes.
+func advise(err error) error { return usererr.WithHint(err, "try again") }
 
 // ErrNotOurs means a device has the name asked for but not our mark.
 var ErrNotOurs = errors.New("does not carry ovn-docker's mark")
@@ -18,9 +33,9 @@ var ErrNotOurs = errors.New("does not carry ovn-docker's mark")
 func (h *Host) DeleteLink(name, mark string) error {
 	link, err := h.ownedLink(name, mark)
 	if err != nil || link == nil {
-		return err
+		return advise(err)
 	}
-	return h.del(link)
+	return advise(h.del(link))
 }
 
 // ownedLink looks name up and checks its mark; absent is (nil, nil).
@@ -30,10 +45,11 @@ func (h *Host) ownedLink(name, mark string) (netlink.Link, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("look up %s: %w", name, err)
+		return nil, kernelFailed(err, "look up device %s", name)
 	}
 	if link.Attrs().Alias != mark {
-		return nil, fmt.Errorf("device %s %w (its alias is %q); it was left alone", name, ErrNotOurs, link.Attrs().Alias)
+		return nil, usererr.Errorf(ErrNotOurs, "remove it with ip link del "+name+" if nothing else uses it",
+			"device %s does not carry ovn-docker's mark (its alias is %q), so it was left alone", name, link.Attrs().Alias)
 	}
 	return link, nil
 }
@@ -46,7 +62,7 @@ func (h *Host) deleteLink(name string) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("look up %s: %w", name, err)
+		return kernelFailed(err, "look up device %s", name)
 	}
 	return h.del(link)
 }
@@ -55,7 +71,7 @@ func (h *Host) del(link netlink.Link) error {
 	name := link.Attrs().Name
 	// ENODEV: someone else deleted it between the lookup and now.
 	if err := h.nl.LinkDel(link); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete %s: %w", name, err)
+		return kernelFailed(err, "delete device %s", name)
 	}
 	return nil
 }
@@ -67,7 +83,7 @@ func (h *Host) LinkExists(name string) (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("look up %s: %w", name, err)
+		return false, advise(kernelFailed(err, "look up device %s", name))
 	}
 	return true, nil
 }
@@ -92,7 +108,7 @@ func (h *Host) Veths(prefix string) ([]VethInfo, error) {
 	var links []netlink.Link
 	err := retryDump(func() (err error) { links, err = h.nl.LinkList(); return err })
 	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
+		return nil, advise(kernelFailed(err, "list devices"))
 	}
 	var out []VethInfo
 	for _, l := range links {
@@ -121,5 +137,5 @@ func retryDump(dump func() error) error {
 			return err
 		}
 	}
-	return fmt.Errorf("the kernel interrupted %d dumps in a row: %w", dumpTries, err)
+	return fmt.Errorf("every one of %d dumps was interrupted: %w", dumpTries, err)
 }

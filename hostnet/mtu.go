@@ -2,10 +2,11 @@ package hostnet
 
 import (
 	"errors"
-	"fmt"
 	"net"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // ErrNoUnderlay means no device could be found whose MTU bounds the
@@ -27,7 +28,8 @@ func GeneveOverhead(encapIP string) int {
 // UnderlayMTU returns the MTU of the device that carries encapIP. When
 // encapIP is empty, not on this host, or on loopback (single-host setups
 // encapsulate to 127.0.0.1 or not at all), it uses the device of the IPv4
-// default route, and fails with ErrNoUnderlay if there is none.
+// default route, and fails with ErrNoUnderlay if there is none. Its errors
+// are clauses without advice: the caller knows what the MTU is for.
 func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 	if ip := net.ParseIP(encapIP); ip != nil {
 		mtu, err := h.mtuOfAddr(ip)
@@ -40,11 +42,11 @@ func (h *Host) UnderlayMTU(encapIP string) (int, error) {
 		return 0, err
 	}
 	if index == 0 {
-		return 0, fmt.Errorf("%w: ovn-encap-ip %q is not on a device of this host and there is no IPv4 default route", ErrNoUnderlay, encapIP)
+		return 0, usererr.Errorf(ErrNoUnderlay, "", "ovn-encap-ip %q is not on a device of this host and there is no IPv4 default route", encapIP)
 	}
 	link, err := h.nl.LinkByIndex(index)
 	if err != nil {
-		return 0, fmt.Errorf("look up default route device: %w", err)
+		return 0, kernelFailed(err, "look up the device of the default route")
 	}
 	return link.Attrs().MTU, nil
 }
@@ -54,7 +56,7 @@ func (h *Host) mtuOfAddr(ip net.IP) (int, error) {
 	var addrs []netlink.Addr
 	err := retryDump(func() (err error) { addrs, err = h.nl.AddrList(nil, netlink.FAMILY_ALL); return err })
 	if err != nil {
-		return 0, fmt.Errorf("list addresses: %w", err)
+		return 0, kernelFailed(err, "list addresses")
 	}
 	for _, a := range addrs {
 		if !a.IP.Equal(ip) {
@@ -62,7 +64,7 @@ func (h *Host) mtuOfAddr(ip net.IP) (int, error) {
 		}
 		link, err := h.nl.LinkByIndex(a.LinkIndex)
 		if err != nil {
-			return 0, fmt.Errorf("look up device of %s: %w", ip, err)
+			return 0, kernelFailed(err, "look up the device of %s", ip)
 		}
 		if link.Attrs().Flags&net.FlagLoopback != 0 {
 			return 0, nil
@@ -79,7 +81,7 @@ func (h *Host) defaultRouteDevice() (int, error) {
 	var routes []netlink.Route
 	err := retryDump(func() (err error) { routes, err = h.nl.RouteList(nil, netlink.FAMILY_V4); return err })
 	if err != nil {
-		return 0, fmt.Errorf("list routes: %w", err)
+		return 0, kernelFailed(err, "list routes")
 	}
 	for _, r := range routes {
 		if !isDefault(r.Dst) {

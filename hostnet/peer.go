@@ -7,6 +7,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // peerName returns the name of the other end of v, wherever it is.
@@ -14,13 +16,16 @@ func (h *Host) peerName(v *netlink.Veth) (string, error) {
 	if !peerElsewhere(v) {
 		peer, err := h.nl.LinkByIndex(v.ParentIndex)
 		if err != nil {
-			return "", fmt.Errorf("look up peer of %s: %w", v.Name, err)
+			return "", kernelFailed(err, "look up the peer of %s", v.Name)
 		}
 		return peer.Attrs().Name, nil
 	}
 	name, err := h.remoteLinkName(v.NetNsID, v.ParentIndex)
+	if usererr.IsSentence(err) {
+		return "", err
+	}
 	if err != nil {
-		return "", fmt.Errorf("look up peer of %s in namespace id %d: %w", v.Name, v.NetNsID, err)
+		return "", kernelFailed(err, "look up the peer of %s in namespace id %d", v.Name, v.NetNsID)
 	}
 	return name, nil
 }
@@ -65,7 +70,8 @@ func targetLinkName(m []byte) (string, error) {
 		}
 	}
 	if !targeted {
-		return "", fmt.Errorf("kernel cannot look up devices in other namespaces")
+		return "", usererr.Errorf(nil, "use Linux 4.20 or newer",
+			"this kernel cannot look up devices in other network namespaces, which ovn-docker needs to check a veth whose peer is in a container")
 	}
 	return name, nil
 }

@@ -2,7 +2,6 @@ package hostnet
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/vishvananda/netlink/nl"
 	"golang.org/x/sys/unix"
@@ -20,10 +19,10 @@ const RetiredGroup = 0x4f564400
 func (h *Host) Retire(name, mark string) error {
 	link, err := h.ownedLink(name, mark)
 	if err != nil || link == nil {
-		return err
+		return advise(err)
 	}
 	if err := h.nl.LinkSetGroup(link, RetiredGroup); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("retire %s: %w", name, err)
+		return advise(kernelFailed(err, "move device %s into the group of retired devices", name))
 	}
 	return nil
 }
@@ -36,7 +35,7 @@ func (h *Host) DeleteRetired() error {
 	req.AddData(nl.NewIfInfomsg(unix.AF_UNSPEC))
 	req.AddData(nl.NewRtAttr(unix.IFLA_GROUP, nl.Uint32Attr(RetiredGroup)))
 	if _, err := req.Execute(unix.NETLINK_ROUTE, 0); err != nil && !errors.Is(err, unix.ENODEV) {
-		return fmt.Errorf("delete retired veths: %w", err)
+		return advise(kernelFailed(err, "delete the retired veths"))
 	}
 	return nil
 }

@@ -1,11 +1,12 @@
 package hostnet
 
 import (
-	"errors"
 	"fmt"
 	"net"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // Veth describes a veth pair to ensure.
@@ -43,13 +44,17 @@ func (h *Host) EnsureVeth(v Veth) error {
 	}
 	created, err := h.ensurePair(v)
 	if err != nil {
-		return err
+		return advise(err)
 	}
 	if err := h.configure(v); err != nil {
-		if created {
-			return errors.Join(err, h.rollback(v.HostName))
+		if !created {
+			return advise(err)
 		}
-		return err
+		if rerr := h.deleteLink(v.HostName); rerr != nil {
+			return usererr.Errorf(nil, "remove the pair with ip link del "+v.HostName+" and try again",
+				"%s, and removing the new pair again failed too (%w)", usererr.What(err), rerr)
+		}
+		return advise(err)
 	}
 	return nil
 }
@@ -65,7 +70,7 @@ func (h *Host) ensurePair(v Veth) (bool, error) {
 		return true, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("look up %s: %w", v.HostName, err)
+		return false, kernelFailed(err, "look up device %s", v.HostName)
 	}
 	return false, h.checkPair(link, v)
 }
@@ -89,7 +94,7 @@ func (h *Host) create(v Veth) error {
 		veth.PeerMTU = uint32(v.MTU)
 	}
 	if err := h.nl.LinkAdd(veth); err != nil {
-		return fmt.Errorf("create veth pair %s/%s: %w", v.HostName, v.PeerName, err)
+		return kernelFailed(err, "create veth pair %s/%s", v.HostName, v.PeerName)
 	}
 	return nil
 }
@@ -99,23 +104,22 @@ func (h *Host) create(v Veth) error {
 func (h *Host) checkPair(link netlink.Link, v Veth) error {
 	veth, ok := link.(*netlink.Veth)
 	if !ok {
-		return fmt.Errorf("%s exists and is a %s device, not a veth; it was not made by ovn-docker", v.HostName, link.Type())
+		return notOurPair(v.HostName, "a %s device, not a veth", link.Type())
 	}
 	peer, err := h.peerName(veth)
 	if err != nil {
 		return err
 	}
 	if peer != v.PeerName {
-		return fmt.Errorf("%s exists and is a veth whose peer is %s, not %s", v.HostName, peer, v.PeerName)
+		return notOurPair(v.HostName, "a veth whose peer is %s, not %s", peer, v.PeerName)
 	}
 	return nil
 }
 
-func (h *Host) rollback(name string) error {
-	if err := h.deleteLink(name); err != nil {
-		return fmt.Errorf("roll back: %w", err)
-	}
-	return nil
+// notOurPair refuses a device that holds the name of the pair to be made.
+func notOurPair(name, format string, args ...any) error {
+	return usererr.Errorf(nil, "remove it with ip link del "+name+" if nothing else uses it",
+		"device %s exists and is %s, so ovn-docker did not make it", name, fmt.Sprintf(format, args...))
 }
 
 // configure applies the wanted settings to both ends. The peer may already
@@ -124,18 +128,18 @@ func (h *Host) rollback(name string) error {
 func (h *Host) configure(v Veth) error {
 	link, err := h.nl.LinkByName(v.HostName)
 	if err != nil {
-		return fmt.Errorf("look up %s: %w", v.HostName, err)
+		return kernelFailed(err, "look up device %s", v.HostName)
 	}
 	veth, ok := link.(*netlink.Veth)
 	if !ok {
-		return fmt.Errorf("%s is a %s device, not a veth", v.HostName, link.Type())
+		return notOurPair(v.HostName, "a %s device, not a veth", link.Type())
 	}
 	if err := h.setEnd(veth, v); err != nil {
 		return err
 	}
 	if v.Mark != "" && veth.Alias != v.Mark {
 		if err := h.nl.LinkSetAlias(veth, v.Mark); err != nil {
-			return fmt.Errorf("mark %s as ours: %w", v.HostName, err)
+			return kernelFailed(err, "set the alias of %s", v.HostName)
 		}
 	}
 	if !peerElsewhere(veth) {
@@ -144,7 +148,7 @@ func (h *Host) configure(v Veth) error {
 		}
 	}
 	if err := h.nl.LinkSetUp(veth); err != nil {
-		return fmt.Errorf("bring %s up: %w", v.HostName, err)
+		return kernelFailed(err, "bring %s up", v.HostName)
 	}
 	return nil
 }
@@ -152,11 +156,11 @@ func (h *Host) configure(v Veth) error {
 func (h *Host) configurePeer(index int, v Veth) error {
 	peer, err := h.nl.LinkByIndex(index)
 	if err != nil {
-		return fmt.Errorf("look up %s: %w", v.PeerName, err)
+		return kernelFailed(err, "look up device %s", v.PeerName)
 	}
 	if v.PeerMAC != nil && peer.Attrs().HardwareAddr.String() != v.PeerMAC.String() {
 		if err := h.nl.LinkSetHardwareAddr(peer, v.PeerMAC); err != nil {
-			return fmt.Errorf("set MAC of %s: %w", v.PeerName, err)
+			return kernelFailed(err, "set MAC %s on %s", v.PeerMAC, v.PeerName)
 		}
 	}
 	return h.setEnd(peer, v)
@@ -166,11 +170,11 @@ func (h *Host) setEnd(l netlink.Link, v Veth) error {
 	name := l.Attrs().Name
 	if v.MTU > 0 && l.Attrs().MTU != v.MTU {
 		if err := h.nl.LinkSetMTU(l, v.MTU); err != nil {
-			return fmt.Errorf("set MTU %d on %s: %w", v.MTU, name, err)
+			return kernelFailed(err, "set MTU %d on %s", v.MTU, name)
 		}
 	}
 	if v.TxChecksumOff {
-		return h.TxChecksumOff(name)
+		return h.txChecksumOff(name)
 	}
 	return nil
 }

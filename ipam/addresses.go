@@ -3,12 +3,12 @@ package ipam
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 
 	"github.com/docker/go-plugins-helpers/ipam"
 
 	"github.com/ovn-docker/ovn-docker/internal/faults"
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -47,17 +47,18 @@ func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRe
 func (m *Manager) claimExact(ctx context.Context, rec *ovs.IPAMPool, pool Pool, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return a, fmt.Errorf("%q is not an IP address", s)
+		return a, usererr.Errorf(nil, "give a valid one with --ip", "%q is not an IP address", s)
 	}
 	if !pool.Subnet.Contains(a) {
-		return a, fmt.Errorf("address %s is outside pool %s: %w", a, pool.Subnet, ErrOutOfPool)
+		return a, usererr.Errorf(ErrOutOfPool, "choose an --ip inside it", "address %s is outside pool %s", a, pool.Subnet)
 	}
 	if !pool.Allocatable(a) {
-		return a, fmt.Errorf("address %s is reserved in pool %s (network or broadcast address): %w", a, pool.Subnet, ErrOutOfPool)
+		return a, usererr.Errorf(ErrOutOfPool, "choose another --ip",
+			"address %s is reserved in pool %s (network or broadcast address)", a, pool.Subnet)
 	}
 	err = m.store.IPAMClaim(ctx, rec.Name, pool.Block(a), a, false)
 	if errors.Is(err, ovs.ErrTaken) {
-		return a, fmt.Errorf("address %s is already in use in pool %s: %w", a, pool.Subnet, ErrAllocated)
+		return a, usererr.Wrap(ErrAllocated, err, "choose another --ip", "address %s is already in use in pool %s", a, pool.Subnet)
 	}
 	return a, m.poolGone(err, pool)
 }
@@ -96,7 +97,8 @@ func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, p
 	for len(lost) < maxLostClaims {
 		a, err := pool.Next(after, used)
 		if errors.Is(err, ErrFull) {
-			return a, fmt.Errorf("pool %s has no free addresses%s", pool.Subnet, rangeNote(pool))
+			return a, usererr.Wrap(ErrFull, err, "remove unused containers or create the network again with a larger --subnet",
+				"pool %s has no free addresses%s", pool.Subnet, rangeNote(pool))
 		}
 		if err != nil {
 			return a, err
@@ -112,7 +114,8 @@ func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, p
 		m.setCursor(id, a)
 		return a, nil
 	}
-	return netip.Addr{}, fmt.Errorf("pool %s: %d addresses in a row were claimed by other hosts first; try again", pool.Subnet, maxLostClaims)
+	return netip.Addr{}, usererr.Errorf(nil, "try again",
+		"in pool %s, %d addresses in a row were claimed by other hosts first", pool.Subnet, maxLostClaims)
 }
 
 func rangeNote(p Pool) string {
@@ -124,7 +127,8 @@ func rangeNote(p Pool) string {
 
 func (m *Manager) poolGone(err error, pool Pool) error {
 	if errors.Is(err, ovs.ErrNotFound) {
-		return fmt.Errorf("pool %s was released meanwhile: %w", pool.Subnet, ErrUnknownPool)
+		return usererr.Wrap(ErrUnknownPool, err, "remove the network and create it again",
+			"pool %s was released while an address was being claimed in it", pool.Subnet)
 	}
 	return err
 }
@@ -145,7 +149,7 @@ func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRe
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("%q is not an IP address", req.Address)
+		return usererr.Errorf(nil, notDocker, "%q is not an IP address", req.Address)
 	}
 	if !pool.Subnet.Contains(a) {
 		return nil

@@ -6,6 +6,7 @@
 // subnets) are pure functions with no I/O; Manager drives them against a
 // Store, which the ovs package implements on NB and tests fake. A claim is
 // granted only by the Store's atomic transaction, never by a cache read, so
-// two daemons can never hand out one address. Errors are sentinels
-// (ErrFull, ErrAllocated, ...) wrapped into one sentence for the docker CLI.
+// two daemons can never hand out one address. Errors are one sentence for
+// the docker CLI each (docs/errors.md), matching sentinels (ErrFull,
+// ErrAllocated, ...) with errors.Is without repeating their text.
 package ipam

@@ -3,7 +3,6 @@ package ipam
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/internal/grace"
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -96,7 +96,9 @@ func NewManager(store Store, cfg Config) *Manager {
 		cfg.Now = time.Now
 	}
 	if cfg.SystemID == nil {
-		cfg.SystemID = func(context.Context) (string, error) { return "", errors.New("no chassis configured") }
+		cfg.SystemID = func(context.Context) (string, error) {
+			return "", usererr.Errorf(nil, "check how the daemon is started", "this host's OVN chassis name is not configured")
+		}
 	}
 	return &Manager{store: store, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{},
 		orphans: grace.New(cfg.OrphanGrace), forgotten: grace.New(cfg.OrphanGrace)}
@@ -147,8 +149,12 @@ func ParsePoolID(id string) (space string, subnet netip.Prefix, err error) {
 			return space, subnet, nil
 		}
 	}
-	return "", netip.Prefix{}, fmt.Errorf("%q is not a pool ID of the openvswitch IPAM driver", id)
+	return "", netip.Prefix{}, usererr.Errorf(nil, notDocker, "%q is not a pool ID of the openvswitch IPAM driver", id)
 }
+
+// notDocker is the advice for what only a broken caller sends: Docker
+// itself never does.
+const notDocker = "only a Docker engine should call this plugin"
 
 // loadPool reads the pool behind a PoolID.
 func (m *Manager) loadPool(ctx context.Context, id string) (*ovs.IPAMPool, Pool, error) {
@@ -158,7 +164,8 @@ func (m *Manager) loadPool(ctx context.Context, id string) (*ovs.IPAMPool, Pool,
 	}
 	rec, err := m.store.IPAMPool(ctx, ovs.PoolRowName(space, subnet))
 	if errors.Is(err, ovs.ErrNotFound) {
-		return nil, Pool{}, fmt.Errorf("pool %s: %w", subnet, ErrUnknownPool)
+		return nil, Pool{}, usererr.Wrap(ErrUnknownPool, err, "remove the network and create it again",
+			"pool %s is not known to the openvswitch IPAM driver", id)
 	}
 	if err != nil {
 		return nil, Pool{}, err

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // BlockBits sets the block size: claims are kept in blocks of 256
@@ -28,11 +30,11 @@ func NewPool(subnet, rng netip.Prefix) (Pool, error) {
 	}
 	rng = rng.Masked()
 	if rng.Addr().Is4() != subnet.Addr().Is4() || rng.Bits() < subnet.Bits() || !subnet.Contains(rng.Addr()) {
-		return Pool{}, fmt.Errorf("range %s is not inside subnet %s", rng, subnet)
+		return Pool{}, usererr.Errorf(nil, "give a range inside the subnet", "--ip-range %s is not inside subnet %s", rng, subnet)
 	}
 	p := Pool{Subnet: subnet, Range: rng}
 	if p.first().Compare(p.last()) > 0 {
-		return Pool{}, fmt.Errorf("range %s leaves no usable address in %s", rng, subnet)
+		return Pool{}, usererr.Errorf(nil, "give a larger range", "--ip-range %s leaves no usable address in subnet %s", rng, subnet)
 	}
 	return p, nil
 }

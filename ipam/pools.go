@@ -3,13 +3,13 @@ package ipam
 import (
 	"context"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net/netip"
 	"time"
 
 	"github.com/docker/go-plugins-helpers/ipam"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -54,26 +54,30 @@ func parsePoolRequest(req *ipam.RequestPoolRequest) (poolRequest, error) {
 		r.space = LocalSpace
 	}
 	if r.space != LocalSpace && r.space != GlobalSpace {
-		return r, fmt.Errorf("unknown address space %q (the openvswitch IPAM driver has %s and %s)", req.AddressSpace, LocalSpace, GlobalSpace)
+		return r, usererr.Errorf(nil, "use "+LocalSpace+" or "+GlobalSpace,
+			"unknown address space %q for the openvswitch IPAM driver", req.AddressSpace)
 	}
 	for k := range req.Options {
-		return r, fmt.Errorf("unknown IPAM option %q for the openvswitch IPAM driver (it takes none)", k)
+		return r, usererr.Errorf(nil, "remove --ipam-opt "+k, "unknown IPAM option %q: the openvswitch IPAM driver takes none", k)
 	}
 	family := map[bool]string{false: "IPv4", true: "IPv6"}[r.v6]
 	if req.Pool != "" {
 		p, err := netip.ParsePrefix(req.Pool)
 		if err != nil || p.Addr().Is6() != r.v6 || p.Addr().Is4In6() {
-			return r, fmt.Errorf("%q is not a valid %s subnet", req.Pool, family)
+			return r, usererr.Errorf(nil, "give a valid one with --subnet", "%q is not a valid %s subnet", req.Pool, family)
 		}
 		r.subnet = p.Masked()
 	}
 	if req.SubPool != "" {
 		p, err := netip.ParsePrefix(req.SubPool)
-		if err != nil || !r.subnet.IsValid() {
-			return r, fmt.Errorf("%q is not a valid --ip-range, or it comes without --subnet", req.SubPool)
+		if err != nil {
+			return r, usererr.Errorf(nil, "give one in CIDR form, such as 10.0.0.128/25", "--ip-range %q is not a valid subnet", req.SubPool)
+		}
+		if !r.subnet.IsValid() {
+			return r, usererr.Errorf(nil, "give the --subnet it is part of", "--ip-range %s comes without --subnet", req.SubPool)
 		}
 		if _, err := NewPool(r.subnet, p); err != nil {
-			return r, fmt.Errorf("--ip-range %s: %v", req.SubPool, err)
+			return r, err
 		}
 		r.rng = p.Masked()
 	}
@@ -87,9 +91,11 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 	if err != nil {
 		return nil, err
 	}
+	// A pool records the chassis that made it; the database's error says
+	// why the name is unknown and what to do.
 	chassis, err := m.cfg.SystemID(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("cannot allocate a pool: this host's OVN chassis name is unknown: %w", err)
+		return nil, err
 	}
 	// One creation at a time in this daemon; other daemons may still race
 	// us, and then the generation check sends one of us round again.
@@ -98,7 +104,7 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 	for attempt := 0; attempt < maxStaleRetries; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
-				return nil, err
+				return nil, poolsChanging(r.space, err)
 			}
 		}
 		snap, err := m.store.IPAMSnapshot(ctx)
@@ -115,7 +121,8 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 			continue
 		}
 		if errors.Is(err, ovs.ErrConflict) {
-			return nil, fmt.Errorf("pool %s is already allocated in address space %s", subnet, r.space)
+			return nil, usererr.Wrap(ErrOverlap, err, "choose another --subnet or remove the network that uses it",
+				"pool %s is already allocated in address space %s", subnet, r.space)
 		}
 		if err != nil {
 			return nil, err
@@ -123,7 +130,13 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 		m.cfg.Log.WithFields(map[string]any{"pool": PoolID(r.space, subnet), "range": r.rng}).Info("pool allocated")
 		return &ipam.RequestPoolResponse{PoolID: PoolID(r.space, subnet), Pool: subnet.String(), Data: map[string]string{}}, nil
 	}
-	return nil, errors.New("pools kept changing while this one was being allocated; try again")
+	return nil, poolsChanging(r.space, nil)
+}
+
+// poolsChanging: other daemons kept creating pools while this one tried to.
+func poolsChanging(space string, cause error) error {
+	return usererr.Wrap(nil, cause, "try again",
+		"the pools of address space %s kept changing while this one was being allocated", space)
 }
 
 // choose checks the asked-for subnet, or picks a free default one.
@@ -131,8 +144,8 @@ func (m *Manager) choose(r poolRequest, snap *ovs.IPAMSnapshot) (netip.Prefix, e
 	if r.subnet.IsValid() {
 		for _, p := range snap.Pools {
 			if p.Space == r.space && p.Subnet.Overlaps(r.subnet) {
-				return netip.Prefix{}, fmt.Errorf("pool %s overlaps pool %s, already allocated in address space %s: %w",
-					r.subnet, p.Subnet, r.space, ErrOverlap)
+				return netip.Prefix{}, usererr.Errorf(ErrOverlap, "choose another --subnet or remove the network that uses it",
+					"pool %s overlaps pool %s, already allocated in address space %s", r.subnet, p.Subnet, r.space)
 			}
 		}
 		return r.subnet, nil
@@ -146,8 +159,13 @@ func (m *Manager) choose(r poolRequest, snap *ovs.IPAMSnapshot) (netip.Prefix, e
 		taken = append(taken, p.Subnet)
 	}
 	subnet, err := PickFree(def.Base, def.Size, taken)
+	if errors.Is(err, ErrNoFreePool) {
+		return netip.Prefix{}, usererr.Wrap(ErrNoFreePool, err, "give a --subnet or widen the daemon's --default-pool",
+			"no free /%d pool is left in the default range %s", def.Size, def.Base)
+	}
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("no free /%d pool left in the default range %s: give a --subnet: %w", def.Size, def.Base, err)
+		return netip.Prefix{}, usererr.Wrap(nil, err, "set a --default-pool that fits",
+			"the default pool size /%d does not fit the default range %s", def.Size, def.Base)
 	}
 	return subnet, nil
 }

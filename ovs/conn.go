@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +16,8 @@ import (
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // ErrUnavailable means the database could not be reached in time.
@@ -37,6 +38,7 @@ type ConnConfig struct {
 // fail with a clear error instead of hanging.
 type conn struct {
 	name    string // how users know this database, used in errors
+	flag    string // the daemon's flag that names it, for the advice in errors
 	cfg     ConnConfig
 	client  client.Client
 	monitor []client.MonitorOption
@@ -46,7 +48,7 @@ type conn struct {
 	lastErr error
 }
 
-func newConn(name string, dbModel model.ClientDBModel, cfg ConnConfig, monitor ...client.MonitorOption) (*conn, error) {
+func newConn(name, flag string, dbModel model.ClientDBModel, cfg ConnConfig, monitor ...client.MonitorOption) (*conn, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("no endpoints given for the %s", name)
 	}
@@ -71,7 +73,7 @@ func newConn(name string, dbModel model.ClientDBModel, cfg ConnConfig, monitor .
 	if err != nil {
 		return nil, fmt.Errorf("configure client for the %s: %w", name, err)
 	}
-	return &conn{name: name, cfg: cfg, client: c, monitor: monitor, ready: make(chan struct{})}, nil
+	return &conn{name: name, flag: flag, cfg: cfg, client: c, monitor: monitor, ready: make(chan struct{})}, nil
 }
 
 func foreverBackoff() backoff.BackOff {
@@ -156,33 +158,6 @@ func (c *conn) setErr(err error) {
 	c.mu.Unlock()
 }
 
-// unavailableError reads as one sentence for the docker CLI and matches
-// ErrUnavailable.
-type unavailableError struct {
-	msg   string
-	cause error
-}
-
-func (e *unavailableError) Error() string        { return e.msg }
-func (e *unavailableError) Unwrap() error        { return e.cause }
-func (e *unavailableError) Is(target error) bool { return target == ErrUnavailable }
-
-// unavailable builds the error callers see when the database cannot be used.
-func (c *conn) unavailable(cause error) error {
-	c.mu.Lock()
-	last := c.lastErr
-	c.mu.Unlock()
-	why := fmt.Sprint(cause)
-	if cause == nil || errors.Is(cause, context.DeadlineExceeded) {
-		why = "no answer in time"
-		if last != nil {
-			why += " (last error: " + last.Error() + ")"
-		}
-	}
-	return &unavailableError{cause: cause, msg: fmt.Sprintf("cannot reach the %s at %s: %s", c.name,
-		strings.Join(c.cfg.Endpoints, ","), why)}
-}
-
 // waitReady blocks until the first connection is made or ctx ends.
 func (c *conn) waitReady(ctx context.Context) error {
 	if c.isReady() {
@@ -207,24 +182,28 @@ func (c *conn) isReady() bool {
 
 // transact runs ops as one transaction and returns its per-operation results.
 // A failed operation is reported as an *OpError so callers can tell which
-// guard tripped.
+// guard tripped; callers turn what they do not expect into a sentence with
+// failed.
 func (c *conn) transact(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
 	if err := c.waitReady(ctx); err != nil {
 		return nil, err
 	}
 	res, err := c.client.Transact(ctx, ops...)
 	if err != nil {
-		if ctx.Err() != nil || errors.Is(err, client.ErrNotConnected) {
+		if ctx.Err() != nil {
+			return nil, c.unavailable(ctx.Err())
+		}
+		if errors.Is(err, client.ErrNotConnected) {
 			return nil, c.unavailable(err)
 		}
 		if connLost(err) {
-			return nil, &unavailableError{cause: err, msg: fmt.Sprintf(
-				"lost the connection to the %s at %s during the call (%v)", c.name, strings.Join(c.cfg.Endpoints, ","), err)}
+			return nil, usererr.Errorf(ErrUnavailable, "try again",
+				"lost the connection to the %s at %s during the call (%w)", c.name, c.endpoints(), err)
 		}
-		return nil, fmt.Errorf("transaction on the %s: %w", c.name, err)
+		return nil, err
 	}
 	if err := checkResults(res, len(ops)); err != nil {
-		return res, fmt.Errorf("transaction on the %s: %w", c.name, err)
+		return res, err
 	}
 	return res, nil
 }
@@ -256,24 +235,6 @@ func (c *conn) transactIdempotent(ctx context.Context, ops ...ovsdb.Operation) (
 	}
 }
 
-// OpError reports the failed operation of a transaction.
-type OpError struct {
-	Index   int    // which operation failed; -1 when the commit itself did
-	Kind    string // the OVSDB error, e.g. "timed out", "constraint violation"
-	Details string
-}
-
-func (e *OpError) Error() string {
-	msg := e.Kind
-	if e.Details != "" {
-		msg += ": " + e.Details
-	}
-	if e.Index < 0 {
-		return "commit failed: " + msg
-	}
-	return fmt.Sprintf("operation %d failed: %s", e.Index, msg)
-}
-
 func checkResults(res []ovsdb.OperationResult, nops int) error {
 	for i, r := range res {
 		if r.Error == "" {
@@ -303,7 +264,7 @@ func selectRows[T model.Model](ctx context.Context, c *conn, table string, where
 	}
 	res, err := c.transactIdempotent(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Where: where})
 	if err != nil {
-		return nil, err
+		return nil, c.failed(err, "read the "+table+" table")
 	}
 	return decodeRows[T](c, table, res[0].Rows)
 }
@@ -322,7 +283,8 @@ func decodeRows[T model.Model](c *conn, table string, rows []ovsdb.Row) ([]T, er
 			return nil, err
 		}
 		if err := cache.Mapper().GetRowData(&rows[i], info); err != nil {
-			return nil, fmt.Errorf("decode %s row: %w", table, err)
+			return nil, usererr.Errorf(nil, "check that its schema is at least the one ovn-docker was built for",
+				"the %s at %s sent a %s row ovn-docker cannot read (%w)", c.name, c.endpoints(), table, err)
 		}
 		out = append(out, m.(T))
 	}
@@ -338,7 +300,7 @@ func lookup[T model.Model](ctx context.Context, c *conn, table string, pred func
 	}
 	var found []T
 	if err := c.client.WhereCache(pred).List(ctx, &found); err != nil {
-		return nil, fmt.Errorf("read %s from cache: %w", table, err)
+		return nil, c.readFailed(ctx, err, "the "+table+" table")
 	}
 	if len(found) > 0 {
 		return found, nil
@@ -358,14 +320,14 @@ func getByName[T model.Model](ctx context.Context, c *conn, table, name string, 
 		return m, nil
 	}
 	if !errors.Is(err, client.ErrNotFound) {
-		return m, fmt.Errorf("read %s %s: %w", table, name, err)
+		return m, c.readFailed(ctx, err, rowKind(table)+" "+name)
 	}
 	rows, err := selectRows[T](ctx, c, table, nameIs(name))
 	if err != nil {
 		return m, err
 	}
 	if len(rows) == 0 {
-		return m, notFound(table + " " + name)
+		return m, c.notFound(rowKind(table) + " " + name)
 	}
 	return rows[0], nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs/vswitchd"
 )
 
@@ -55,11 +56,11 @@ func (o *OVS) EnsureInterface(ctx context.Context, bridge string, i Iface) (crea
 	case err == nil:
 		return true, nil
 	case failedAt(err, 0):
-		return false, notFound("bridge " + bridge)
+		return false, o.notFound("bridge " + bridge)
 	case failedAt(err, 1):
 		return false, o.checkInterface(ctx, i)
 	default:
-		return false, fmt.Errorf("add port %s to bridge %s: %w", i.Name, bridge, err)
+		return false, o.failed(err, "add port "+i.Name+" to bridge "+bridge)
 	}
 }
 
@@ -71,7 +72,8 @@ func (o *OVS) checkInterface(ctx context.Context, want Iface) error {
 		return err
 	}
 	if have.LogicalPort != want.LogicalPort || have.EndpointID != want.EndpointID {
-		return fmt.Errorf("ovs port %s %w", want.Name, ErrConflict)
+		return usererr.Errorf(ErrConflict, "remove it with ovs-vsctl del-port if nothing else uses it",
+			"OVS port %s already exists in the %s and is not bound to logical port %s", want.Name, o.name, want.LogicalPort)
 	}
 	return nil
 }
@@ -104,9 +106,10 @@ func (o *OVS) DeleteInterface(ctx context.Context, name string) (deleted bool, e
 		return false, err
 	}
 	if !isOwned(port.ExternalIDs) {
-		return false, fmt.Errorf("ovs port %s %w", name, ErrConflict)
+		return false, usererr.Errorf(ErrConflict, "remove it with ovs-vsctl del-port if nothing else uses it",
+			"OVS port %s in the %s is not ovn-docker's, so it was left alone", name, o.name)
 	}
-	return unlinkAndDelete(ctx, o.conn, vswitchd.BridgeTable, vswitchd.PortTable, port.UUID)
+	return unlinkAndDelete(ctx, o.conn, vswitchd.BridgeTable, vswitchd.PortTable, port.UUID, "OVS port "+name)
 }
 
 // WaitInstalled blocks until ovn-controller marks the interface
@@ -127,5 +130,5 @@ func (o *OVS) WaitInstalled(ctx context.Context, name string, timeout time.Durat
 	if failedAt(err, 0) {
 		return fmt.Errorf("interface %s: %w after %s", name, ErrNotInstalled, timeout)
 	}
-	return err
+	return o.failed(err, "wait until ovn-controller installs "+name)
 }

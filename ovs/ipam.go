@@ -10,6 +10,7 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
 )
 
@@ -90,7 +91,7 @@ func (nb *NB) ensureGeneration(ctx context.Context) error {
 			"external_ids": ipamMark("generation", map[string]string{ipamGenKey: "0"})}),
 	)
 	if err != nil && !failedAt(err, 0) {
-		return fmt.Errorf("create the IPAM generation row: %w", err)
+		return nb.failed(err, "create the IPAM generation row "+ipamGenRow)
 	}
 	return nil
 }
@@ -107,7 +108,7 @@ func (nb *NB) IPAMSnapshot(ctx context.Context) (*IPAMSnapshot, error) {
 			Columns: []string{"name", "external_ids", "other_config"}},
 	)
 	if err != nil {
-		return nil, fmt.Errorf("read IPAM pools: %w", err)
+		return nil, nb.failed(err, "read the IPAM pools")
 	}
 	gen, err := decodeRows[*nbdb.AddressSet](nb.conn, nbdb.AddressSetTable, res[0].Rows)
 	if err != nil {
@@ -180,7 +181,8 @@ func (nb *NB) CreateIPAMPool(ctx context.Context, p IPAMPool, generation string)
 	}
 	n, err := strconv.Atoi(generation)
 	if err != nil {
-		return fmt.Errorf("bad IPAM generation %q", generation)
+		return usererr.Errorf(nil, "check what changed it",
+			"the IPAM generation row %s in the %s holds %q, not a number", ipamGenRow, nb.name, generation)
 	}
 	ids := map[string]string{ipamPoolKey: p.Name, ipamSpaceKey: p.Space, ipamSubnetKey: p.Subnet.String(), ipamHostKey: p.Chassis}
 	if p.Range.IsValid() {
@@ -199,9 +201,9 @@ func (nb *NB) CreateIPAMPool(ctx context.Context, p IPAMPool, generation string)
 	case failedAt(err, 0):
 		return ErrStale
 	case failedAt(err, 2):
-		return fmt.Errorf("pool %s %w", p.Subnet, ErrConflict)
+		return usererr.Errorf(ErrConflict, "choose another subnet", "IPAM pool %s is already in the %s", p.Name, nb.name)
 	}
-	return fmt.Errorf("create IPAM pool %s: %w", p.Subnet, err)
+	return nb.failed(err, "create IPAM pool "+p.Name)
 }
 
 // setKey sets one key of a map column of the row named name.
@@ -223,7 +225,7 @@ func (nb *NB) IPAMPool(ctx context.Context, name string) (*IPAMPool, error) {
 	}
 	p, ok := poolFromRow(row)
 	if !ok || row.ExternalIDs[ipamKindKey] != "pool" {
-		return nil, notFound("IPAM pool " + name)
+		return nil, nb.notFound("IPAM pool " + name)
 	}
 	return &p, nil
 }
@@ -234,7 +236,7 @@ func (nb *NB) DeleteIPAMPool(ctx context.Context, name string) error {
 		Where: []ovsdb.Condition{ovsdb.NewCondition("external_ids", ovsdb.ConditionIncludes,
 			strMap(map[string]string{OwnerKey: OwnerValue, ipamPoolKey: name}))}})
 	if err != nil {
-		return fmt.Errorf("delete IPAM pool %s: %w", name, err)
+		return nb.failed(err, "delete IPAM pool "+name)
 	}
 	return nil
 }
@@ -275,7 +277,7 @@ func (nb *NB) IPAMClaim(ctx context.Context, pool, block string, a netip.Addr, c
 			return err
 		}
 	}
-	return fmt.Errorf("claim %s: the block kept changing under the claim", a)
+	return usererr.Errorf(nil, "try again", "address %s could not be claimed in IPAM pool %s: its block kept changing", a, pool)
 }
 
 // claimInBlock reports done=false when the block row does not exist.
@@ -295,11 +297,11 @@ func (nb *NB) claimInBlock(ctx context.Context, pool, block string, a netip.Addr
 	res, err := nb.transact(ctx, ops...)
 	switch {
 	case failedAt(err, 0):
-		return false, notFound("IPAM pool " + pool)
+		return false, nb.notFound("IPAM pool " + pool)
 	case failedAt(err, 1):
-		return false, fmt.Errorf("%s %w", a, ErrTaken)
+		return false, usererr.Errorf(ErrTaken, "choose another address", "address %s is already claimed in IPAM pool %s", a, pool)
 	case err != nil:
-		return false, fmt.Errorf("claim %s: %w", a, err)
+		return false, nb.failed(err, "claim address "+a.String()+" in IPAM pool "+pool)
 	}
 	return count(res, 2) == 1, nil
 }
@@ -318,11 +320,11 @@ func (nb *NB) claimNewBlock(ctx context.Context, pool, block string, a netip.Add
 	_, err := nb.transact(ctx, ops...)
 	switch {
 	case failedAt(err, 0):
-		return notFound("IPAM pool " + pool)
+		return nb.notFound("IPAM pool " + pool)
 	case failedAt(err, 1):
 		return ErrStale
 	case err != nil:
-		return fmt.Errorf("claim %s: %w", a, err)
+		return nb.failed(err, "claim address "+a.String()+" in IPAM pool "+pool)
 	}
 	return nil
 }
@@ -334,7 +336,7 @@ func (nb *NB) IPAMRelease(ctx context.Context, pool, block string, a netip.Addr)
 		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("addresses", ovsdb.MutateOperationDelete, strSet([]string{a.String()}))},
 	})
 	if err != nil {
-		return fmt.Errorf("release %s: %w", a, err)
+		return nb.failed(err, "release address "+a.String()+" of IPAM pool "+pool)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package ovs
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -38,7 +37,7 @@ func NewNB(cfg ConnConfig) (*NB, error) {
 		return nil, err
 	}
 	ls, lsp, as := &nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.AddressSet{}
-	c, err := newConn("OVN northbound database", m, cfg,
+	c, err := newConn("OVN northbound database", "--nb", m, cfg,
 		client.WithTable(ls, &ls.Name, &ls.Ports, &ls.ExternalIDs),
 		client.WithTable(lsp, &lsp.Name, &lsp.Addresses, &lsp.PortSecurity,
 			&lsp.Options, &lsp.ExternalIDs, &lsp.Up),
@@ -128,13 +127,19 @@ func count(res []ovsdb.OperationResult, i int) int {
 	return 0
 }
 
-func notFound(what string) error { return fmt.Errorf("%s: %w", what, ErrNotFound) }
+// short is the prefix Docker shows of an ID (docker network ls).
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
 
 // unlinkAndDelete deletes row uuid of table and, in the same transaction,
 // removes it from the "ports" column of whichever parent row holds it
 // (a switch's logical ports, a bridge's ports), so nothing is left
-// dangling. A row already gone is success.
-func unlinkAndDelete(ctx context.Context, c *conn, parent, table, uuid string) (deleted bool, err error) {
+// dangling. A row already gone is success. what names the row for errors.
+func unlinkAndDelete(ctx context.Context, c *conn, parent, table, uuid, what string) (deleted bool, err error) {
 	ref := refSet(ovsdb.UUID{GoUUID: uuid})
 	res, err := c.transactIdempotent(ctx,
 		ovsdb.Operation{
@@ -145,7 +150,7 @@ func unlinkAndDelete(ctx context.Context, c *conn, parent, table, uuid string) (
 		ovsdb.Operation{Op: ovsdb.OperationDelete, Table: table, Where: []ovsdb.Condition{uuidIs(uuid)}},
 	)
 	if err != nil {
-		return false, fmt.Errorf("delete %s row: %w", table, err)
+		return false, c.failed(err, "delete "+what)
 	}
 	return count(res, 1) > 0, nil
 }

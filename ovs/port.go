@@ -3,11 +3,11 @@ package ovs
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
 )
 
@@ -75,11 +75,11 @@ func (nb *NB) EnsurePort(ctx context.Context, p Port) (created bool, err error) 
 	case err == nil:
 		return true, nil
 	case failedAt(err, 0):
-		return false, notFound("network " + p.NetworkID)
+		return false, nb.notFound("the logical switch of network " + short(p.NetworkID))
 	case failedAt(err, 1):
 		return false, nb.updatePort(ctx, p)
 	default:
-		return false, err
+		return false, nb.failed(err, "create the logical port of endpoint "+short(p.EndpointID))
 	}
 }
 
@@ -90,7 +90,9 @@ func (nb *NB) updatePort(ctx context.Context, p Port) error {
 		return err
 	}
 	if !isOwned(have.ExternalIDs) || have.ExternalIDs[NetworkIDKey] != p.NetworkID {
-		return fmt.Errorf("logical port %s %w", p.Name, ErrConflict)
+		return usererr.Errorf(ErrConflict, "remove it with ovn-nbctl lsp-del if nothing else uses it",
+			"logical port %s already exists in the %s and is not ovn-docker's port for network %s",
+			p.Name, nb.name, short(p.NetworkID))
 	}
 	row := p.row()
 	delete(row, "name")
@@ -99,7 +101,7 @@ func (nb *NB) updatePort(ctx context.Context, p Port) error {
 		Where: []ovsdb.Condition{uuidIs(have.UUID)}, Row: row,
 	})
 	if err != nil {
-		return fmt.Errorf("update logical port %s: %w", p.Name, err)
+		return nb.failed(err, "update the logical port of endpoint "+short(p.EndpointID))
 	}
 	return nil
 }
@@ -128,7 +130,9 @@ func (nb *NB) DeletePort(ctx context.Context, name string) (deleted bool, err er
 		return false, err
 	}
 	if !isOwned(have.ExternalIDs) {
-		return false, fmt.Errorf("logical port %s %w", name, ErrConflict)
+		return false, usererr.Errorf(ErrConflict, "remove it with ovn-nbctl lsp-del if nothing else uses it",
+			"logical port %s in the %s is not ovn-docker's, so it was left alone", name, nb.name)
 	}
-	return unlinkAndDelete(ctx, nb.conn, nbdb.LogicalSwitchTable, nbdb.LogicalSwitchPortTable, have.UUID)
+	return unlinkAndDelete(ctx, nb.conn, nbdb.LogicalSwitchTable, nbdb.LogicalSwitchPortTable, have.UUID,
+		"logical port "+name)
 }

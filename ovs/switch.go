@@ -2,12 +2,12 @@ package ovs
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
 )
 
@@ -87,14 +87,16 @@ func (nb *NB) EnsureSwitch(ctx context.Context, s Switch) (created bool, err err
 		return true, nil
 	}
 	if !failedAt(err, 0) {
-		return false, fmt.Errorf("create logical switch %s: %w", s.Name, err)
+		return false, nb.failed(err, "create logical switch "+s.Name)
 	}
 	have, err := nb.switchByName(ctx, s.Name)
 	if err != nil {
 		return false, err
 	}
 	if !isOwned(have.ExternalIDs) || have.ExternalIDs[NetworkIDKey] != s.NetworkID {
-		return false, fmt.Errorf("logical switch %s %w", s.Name, ErrConflict)
+		return false, usererr.Errorf(ErrConflict, "remove it with ovn-nbctl ls-del if nothing else uses it",
+			"logical switch %s already exists in the %s and is not ovn-docker's switch for network %s",
+			s.Name, nb.name, short(s.NetworkID))
 	}
 	return false, nil
 }
@@ -105,7 +107,7 @@ func (nb *NB) switchByName(ctx context.Context, name string) (*nbdb.LogicalSwitc
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, notFound("logical switch " + name)
+		return nil, nb.notFound("logical switch " + name)
 	}
 	return rows[0], nil
 }
@@ -119,7 +121,7 @@ func (nb *NB) Switch(ctx context.Context, networkID string) (*Switch, error) {
 		return nil, err
 	}
 	if len(found) == 0 {
-		return nil, notFound("network " + networkID)
+		return nil, nb.notFound("the logical switch of network " + short(networkID))
 	}
 	return switchFromRow(found[0]), nil
 }
@@ -146,7 +148,7 @@ func (nb *NB) DeleteSwitch(ctx context.Context, networkID string) (deleted bool,
 		Where: []ovsdb.Condition{ownedBy(networkID)},
 	})
 	if err != nil {
-		return false, fmt.Errorf("delete logical switch of network %s: %w", networkID, err)
+		return false, nb.failed(err, "delete the logical switch of network "+short(networkID))
 	}
 	return count(res, 0) > 0, nil
 }

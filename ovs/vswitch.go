@@ -2,11 +2,11 @@ package ovs
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/ovn-kubernetes/libovsdb/client"
 	"github.com/ovn-kubernetes/libovsdb/model"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs/vswitchd"
 )
 
@@ -39,7 +39,7 @@ func NewOVS(cfg ConnConfig) (*OVS, error) {
 		return nil, err
 	}
 	o, br, p, i := &vswitchd.OpenvSwitch{}, &vswitchd.Bridge{}, &vswitchd.Port{}, &vswitchd.Interface{}
-	c, err := newConn("local Open vSwitch database", m, cfg,
+	c, err := newConn("local Open vSwitch database", "--ovs", m, cfg,
 		client.WithTable(o, &o.ExternalIDs, &o.Bridges),
 		client.WithTable(br, &br.Name, &br.DatapathType, &br.Ports),
 		client.WithTable(p, &p.Name, &p.Interfaces, &p.ExternalIDs),
@@ -68,7 +68,9 @@ func (o *OVS) SystemID(ctx context.Context) (string, error) {
 			return id, nil
 		}
 	}
-	return "", fmt.Errorf("open vswitch has no external_ids:system-id; is this host set up as an OVN chassis? %w", ErrNotFound)
+	return "", usererr.Errorf(ErrNotFound,
+		"set up ovn-controller on this host (ovs-vsctl set Open_vSwitch . external_ids:system-id=<name>)",
+		"the %s at %s has no external_ids:system-id, so this host is not an OVN chassis", o.name, o.endpoints())
 }
 
 // EncapIP is the tunnel endpoint address ovn-controller uses (may be empty).
@@ -88,7 +90,7 @@ func (o *OVS) Bridge(ctx context.Context, name string) (*Bridge, error) {
 		return nil, err
 	}
 	if len(rows) == 0 {
-		return nil, notFound("bridge " + name)
+		return nil, o.notFound("bridge " + name)
 	}
 	return &Bridge{Name: rows[0].Name, DatapathType: rows[0].DatapathType}, nil
 }

@@ -20,6 +20,8 @@ import (
 
 	"github.com/docker/go-plugins-helpers/sdk"
 	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 )
 
 // Manifest is the /Plugin.Activate answer.
@@ -81,7 +83,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 func (s *Server) unknown(w http.ResponseWriter, r *http.Request) {
 	s.cfg.Log.WithField("path", r.URL.Path).Warn("unknown plugin call")
-	writeJSON(w, http.StatusNotFound, errorResponse{Err: fmt.Sprintf("unknown call %s", r.URL.Path)})
+	writeJSON(w, http.StatusNotFound, errorResponse{Err: fmt.Sprintf(
+		"unknown call %s; check that this plugin's version supports the Docker engine that calls it", r.URL.Path)})
 }
 
 type errorResponse struct {
@@ -90,6 +93,10 @@ type errorResponse struct {
 
 // ErrBadRequest marks bodies that are not the JSON the call takes.
 var ErrBadRequest = errors.New("bad request")
+
+// notDocker is the advice for what only a broken caller sends: Docker
+// itself never does.
+const notDocker = "only a Docker engine should call this plugin"
 
 // handle registers a call whose body decodes into Req.
 func handle[Req any, Resp any](s *Server, path string, fn func(context.Context, *Req) (Resp, error)) {
@@ -123,15 +130,15 @@ func decode(w http.ResponseWriter, r *http.Request, req any) error {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return fmt.Errorf("%w: request body for %s is over the %d-byte limit", ErrBadRequest, r.URL.Path, MaxBodyBytes)
+			return usererr.Errorf(ErrBadRequest, notDocker, "the request body for %s is over the %d-byte limit", r.URL.Path, MaxBodyBytes)
 		}
-		return fmt.Errorf("%w: read request body for %s: %v", ErrBadRequest, r.URL.Path, err)
+		return usererr.Errorf(ErrBadRequest, "try again", "cannot read the request body for %s (%w)", r.URL.Path, err)
 	}
 	if len(body) == 0 {
 		return nil
 	}
 	if err := json.Unmarshal(body, req); err != nil {
-		return fmt.Errorf("%w: malformed request to %s: %v", ErrBadRequest, r.URL.Path, err)
+		return usererr.Errorf(ErrBadRequest, notDocker, "malformed request to %s (%w)", r.URL.Path, err)
 	}
 	return nil
 }

@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# A multi-host test bed on this one machine: N Docker hosts sharing one OVN
+# central, talking Geneve over a shared underlay.
+#
+#   hosts.sh up N                 bring up host1 … hostN (N ≤ 4); idempotent
+#   hosts.sh exec hostK CMD…      run CMD inside host K: docker, ovs-vsctl,
+#                                 ovn-nbctl, ovn-appctl and ovn-docker status
+#                                 reach that host's own daemons (and the
+#                                 shared NB) without flags
+#   hosts.sh plugin hostK start [FLAGS…] | stop | kill
+#                                 (re)start host K's ovn-docker with extra
+#                                 serve flags, stop it, or kill it with -9
+#   hosts.sh down                 remove it all
+#
+# Each host is a network namespace plus a mount namespace with a private
+# /run: its own dockerd (own data root; its own containerd, exec root and
+# socket under that /run), its own ovsdb-server and ovs-vswitchd (userspace
+# datapath) with br-int and br-phy, ovn-controller with system-id hostK and
+# Geneve encap IP 172.31.0.K on br-phy, and ovn-docker from bin/ovn-docker on
+# /run/docker/plugins/openvswitch.sock. /run/ovn/ovnnb_db.sock and
+# ovnsb_db.sock inside a host are links to the central's sockets. The
+# underlay is a Linux bridge in namespace ovnh-ul; each host's end of it is
+# a port of br-phy. Hosts are entered with nsenter, never `ip netns exec`,
+# which remounts /sys and hides cgroups from dockerd. Only addresses inside
+# these namespaces carry traffic. DOCKER_ENGINE (debian or current) picks
+# the engine every host runs (test/env/engine.sh).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BED=/var/lib/ovn-hosts                 # everything the bed keeps
+CENTRAL=$BED/central
+NSDIR=$BED/ns                          # persistent mount namespaces
+UL_NS=ovnh-ul
+UL_NET=172.31.0
+MAX_HOSTS=4
+PLUGIN_BIN=${PLUGIN_BIN:-$ROOT/bin/ovn-docker}
+TEST_IMAGE=ovn-docker-test/busybox:latest
+
+log() { printf 'hosts: %s\n' "$*" >&2; }
+die() { printf 'hosts: FAILED: %s\n' "$*" >&2; exit 1; }
+. "$(dirname "$0")/engine.sh"
+
+# wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+  local secs=$1 what=$2; shift 2
+  local end=$((SECONDS + secs))
+  until ( "$@" ) >/dev/null 2>&1; do
+    [ $SECONDS -lt $end ] || die "$what did not come up within ${secs}s"
+    sleep 0.2
+  done
+}
+
+hostdir() { echo "$BED/$1"; }
+hostnum() { local n=${1#host}; [[ "$n" =~ ^[1-9][0-9]*$ ]] && [ "$n" -le $MAX_HOSTS ] || die "no host named $1"; echo "$n"; }
+chassis_up() { sb --bare --columns=name find Chassis name="$1" | grep -q .; }
+nb() { ovn-nbctl --db="unix:$CENTRAL/ovnnb_db.sock" --timeout=10 "$@"; }
+sb() { ovn-sbctl --db="unix:$CENTRAL/ovnsb_db.sock" --timeout=10 "$@"; }
+
+# inh HOST CMD...: runs CMD in the host's namespaces, in the caller's
+# directory (which every host sees: only /run is private), with that
+# host's ovn-docker first on PATH.
+inh() {
+  local h=$1; shift
+  PATH="$(hostdir "$h"):$PATH" nsenter --mount="$NSDIR/$h.mnt" --net="/run/netns/$h" -- \
+    sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' sh "$PWD" "$@"
+}
+
+# start_in HOST NAME CMD...: starts a long-running CMD in the host, in the
+# background, its pid in NAME.pid and output in NAME.log of the host dir.
+start_in() {
+  local h=$1 name=$2; shift 2
+  local d; d=$(hostdir "$h")
+  setsid nsenter --mount="$NSDIR/$h.mnt" --net="/run/netns/$h" -- "$@" >>"$d/$name.log" 2>&1 </dev/null &
+  echo $! >"$d/$name.pid"
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+# stop_pid PIDFILE [SECONDS]: TERM, wait, then KILL.
+stop_pid() {
+  local f=$1 secs=${2:-10} pid i
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for i in $(seq $((secs * 10))); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$f"
+}
+
+install_packages() {
+  local missing=() p
+  for p in openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 util-linux; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install failed"
+}
+
+# The directory holding the mount namespace files must be a private mount,
+# or the kernel refuses to bind a namespace onto a file in it.
+ns_dir() {
+  mkdir -p "$NSDIR"
+  if ! mountpoint -q "$NSDIR"; then
+    mount --bind "$NSDIR" "$NSDIR"
+    mount --make-private "$NSDIR"
+  fi
+}
+
+central_up() {
+  mkdir -p "$CENTRAL"
+  local db
+  for db in nb sb; do
+    alive "$CENTRAL/$db.pid" && continue
+    local schema=/usr/share/ovn/ovn-$db.ovsschema name
+    name=$([ $db = nb ] && echo ovnnb_db || echo ovnsb_db)
+    [ -f "$CENTRAL/$db.db" ] || ovsdb-tool create "$CENTRAL/$db.db" "$schema"
+    ovsdb-server "$CENTRAL/$db.db" --remote="punix:$CENTRAL/$name.sock" --pidfile="$CENTRAL/$db.pid" \
+      --unixctl="$CENTRAL/$db.ctl" --log-file="$CENTRAL/$db.log" -vconsole:off --detach
+  done
+  wait_for 10 "central NB" nb show
+  wait_for 10 "central SB" sb show
+  nb init
+  if ! alive "$CENTRAL/northd.pid"; then
+    ovn-northd --ovnnb-db="unix:$CENTRAL/ovnnb_db.sock" --ovnsb-db="unix:$CENTRAL/ovnsb_db.sock" \
+      --pidfile="$CENTRAL/northd.pid" --unixctl="$CENTRAL/northd.ctl" --log-file="$CENTRAL/northd.log" \
+      -vconsole:off --detach
+  fi
+}
+
+underlay_up() {
+  ip netns list | grep -qw "$UL_NS" || ip netns add "$UL_NS"
+  ip -n "$UL_NS" link show ul >/dev/null 2>&1 || ip -n "$UL_NS" link add ul type bridge
+  ip -n "$UL_NS" link set lo up
+  ip -n "$UL_NS" link set ul up
+}
+
+# host_ns HOST N: the namespaces, the private /run and the underlay port.
+host_ns() {
+  local h=$1 n=$2 d; d=$(hostdir "$h")
+  mkdir -p "$d"
+  ip netns list | grep -qw "$h" || ip netns add "$h"
+  if ! mountpoint -q "$NSDIR/$h.mnt" 2>/dev/null; then
+    touch "$NSDIR/$h.mnt"
+    unshare --mount="$NSDIR/$h.mnt" --propagation private -- sh -c "
+      mount -t tmpfs -o mode=0755 tmpfs /run &&
+      mkdir -p /run/docker/plugins /run/openvswitch /run/ovn /run/lock &&
+      ln -s $CENTRAL/ovnnb_db.sock /run/ovn/ovnnb_db.sock &&
+      ln -s $CENTRAL/ovnsb_db.sock /run/ovn/ovnsb_db.sock"
+  fi
+  ip -n "$h" link set lo up
+  if ! ip -n "$h" link show ul0 >/dev/null 2>&1; then
+    ip -n "$UL_NS" link del "ul$n" 2>/dev/null || true
+    ip -n "$UL_NS" link add "ul$n" type veth peer name ul0 netns "$h"
+    ip -n "$UL_NS" link set "ul$n" master ul up
+  fi
+  # The userspace datapath does not complete partial checksums.
+  ip netns exec "$UL_NS" ethtool -K "ul$n" tx off >/dev/null
+  inh "$h" ethtool -K ul0 tx off >/dev/null
+  inh "$h" ip link set ul0 up
+}
+
+# host_ovs HOST N: OVS on the userspace datapath, br-int for OVN, br-phy
+# holding the underlay port and the encap IP, and ovn-controller.
+host_ovs() {
+  local h=$1 n=$2 d; d=$(hostdir "$h")
+  if ! inh "$h" ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
+    [ -f "$d/conf.db" ] || ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    inh "$h" ovsdb-server "$d/conf.db" --remote=punix:/run/openvswitch/db.sock --pidfile --detach \
+      --log-file="$d/ovsdb-server.log" -vconsole:off
+    wait_for 10 "$h ovsdb-server" inh "$h" ovs-vsctl --timeout=1 show
+    inh "$h" ovs-vsctl --no-wait init
+  fi
+  if ! inh "$h" ovs-appctl -t ovs-vswitchd version >/dev/null 2>&1; then
+    inh "$h" ovs-vswitchd --pidfile --detach --log-file="$d/ovs-vswitchd.log" -vconsole:off
+    wait_for 10 "$h ovs-vswitchd" inh "$h" ovs-appctl -t ovs-vswitchd version
+  fi
+  inh "$h" ovs-vsctl --timeout=10 --may-exist add-br br-int -- set bridge br-int datapath_type=netdev \
+    fail-mode=secure other-config:disable-in-band=true
+  inh "$h" ovs-vsctl --timeout=10 --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev \
+    other-config:disable-in-band=true -- --may-exist add-port br-phy ul0
+  inh "$h" ip link set br-phy up
+  inh "$h" ip addr replace "$UL_NET.$n/24" dev br-phy
+  inh "$h" ovs-vsctl --timeout=10 set open . external-ids:system-id="$h" \
+    external-ids:ovn-remote=unix:/run/ovn/ovnsb_db.sock external-ids:ovn-encap-type=geneve \
+    external-ids:ovn-encap-ip="$UL_NET.$n" external-ids:ovn-bridge-datapath-type=netdev
+  if ! inh "$h" ovn-appctl -t ovn-controller version >/dev/null 2>&1; then
+    inh "$h" ovn-controller --pidfile --detach --log-file="$d/ovn-controller.log" -vconsole:off \
+      unix:/run/openvswitch/db.sock
+  fi
+  wait_for 30 "chassis $h in the southbound database" chassis_up "$h"
+}
+
+host_docker() {
+  local h=$1 d; d=$(hostdir "$h")
+  local want; want=$DOCKER_ENGINE
+  if inh "$h" docker info >/dev/null 2>&1; then
+    [ "$(cat "$d/engine" 2>/dev/null)" = "$want" ] && return
+    log "$h: stopping the $(cat "$d/engine" 2>/dev/null) engine to start the $want one"
+    inh "$h" sh -c 'docker ps -aq | xargs -r docker rm -f' >/dev/null 2>&1 || true
+    stop_pid "$d/dockerd.pid" 30
+  fi
+  local argv; mapfile -t argv < <(engine_argv "$want" "$d/docker-$want")
+  start_in "$h" dockerd "${argv[@]}"
+  echo "$want" >"$d/engine"
+  wait_for 60 "$h dockerd (see $d/dockerd.log)" inh "$h" docker info
+  inh "$h" docker image inspect "$TEST_IMAGE" >/dev/null 2>&1 || inh "$h" docker import -c 'CMD ["sh"]' "$BED/image.tar" "$TEST_IMAGE" >/dev/null
+}
+
+image_tar() {
+  [ -f "$BED/image.tar" ] && return
+  local root; root=$(mktemp -d)
+  mkdir -p "$root/bin" "$root/etc" "$root/tmp"
+  cp /bin/busybox "$root/bin/busybox"
+  local a
+  for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -sf busybox "$root/bin/$a"; done
+  echo 'root:x:0:0:root:/root:/bin/sh' >"$root/etc/passwd"
+  tar -C "$root" -cf "$BED/image.tar" .
+  rm -rf "$root"
+}
+
+# plugin_start HOST [FLAGS...]: host K's ovn-docker, as its service would run.
+plugin_start() {
+  local h=$1; shift
+  local d; d=$(hostdir "$h")
+  [ -x "$PLUGIN_BIN" ] || die "$PLUGIN_BIN is missing: run make build"
+  stop_pid "$d/ovn-docker.pid"
+  cp "$PLUGIN_BIN" "$d/ovn-docker"   # a rebuild never changes a running host's binary
+  start_in "$h" ovn-docker "$d/ovn-docker" serve --log-level debug "$@"
+  wait_for 10 "$h ovn-docker (see $d/ovn-docker.log)" inh "$h" test -S /run/docker/plugins/openvswitch.sock
+}
+
+plugin_cmd() {
+  local h=$1 what=${2:-}; shift 2 || true
+  local d; d=$(hostdir "$h")
+  case "$what" in
+    start) plugin_start "$h" "$@" ;;
+    stop) stop_pid "$d/ovn-docker.pid" 20 ;;
+    kill) alive "$d/ovn-docker.pid" && kill -9 "$(cat "$d/ovn-docker.pid")"; rm -f "$d/ovn-docker.pid" ;;
+    *) die "usage: hosts.sh plugin hostK start [FLAGS...] | stop | kill" ;;
+  esac
+}
+
+host_up() {
+  local h=$1 n=$2
+  host_ns "$h" "$n"
+  host_ovs "$h" "$n"
+  host_docker "$h"
+  alive "$(hostdir "$h")/ovn-docker.pid" || plugin_start "$h"
+}
+
+host_down() {
+  local h=$1 d; d=$(hostdir "$h")
+  if [ -e "$NSDIR/$h.mnt" ] && ip netns list | grep -qw "$h"; then
+    inh "$h" sh -c 'docker ps -aq | xargs -r docker rm -f' >/dev/null 2>&1 || true
+    stop_pid "$d/ovn-docker.pid"
+    stop_pid "$d/dockerd.pid" 30
+    local pids pid
+    pids=$(ip netns pids "$h" 2>/dev/null || true)
+    [ -n "$pids" ] && kill $pids 2>/dev/null || true
+    for _ in $(seq 50); do
+      pids=$(ip netns pids "$h" 2>/dev/null || true)
+      [ -z "$pids" ] && break
+      sleep 0.1
+    done
+    for pid in $(ip netns pids "$h" 2>/dev/null || true); do kill -9 "$pid" 2>/dev/null || true; done
+  fi
+  umount "$NSDIR/$h.mnt" 2>/dev/null || true
+  rm -f "$NSDIR/$h.mnt"
+  ip netns del "$h" 2>/dev/null || true
+  rm -rf "$d"
+}
+
+up() {
+  local n=${1:-}
+  [[ "$n" =~ ^[1-9]$ ]] && [ "$n" -le $MAX_HOSTS ] || die "usage: hosts.sh up N (1 to $MAX_HOSTS)"
+  [ "$(id -u)" = 0 ] || die "must run as root"
+  engine_check_name "$DOCKER_ENGINE"
+  install_packages
+  [ "$DOCKER_ENGINE" = current ] && engine_build_current
+  mkdir -p "$BED"
+  ns_dir
+  image_tar
+  central_up
+  underlay_up
+  local k
+  for k in $(seq "$n"); do host_up "host$k" "$k"; done
+  for k in $(seq $((n + 1)) $MAX_HOSTS); do [ -d "$BED/host$k" ] && host_down "host$k"; done
+  log "up: host1..host$n ($DOCKER_ENGINE engine), OVN central in $CENTRAL, underlay $UL_NET.0/24"
+}
+
+down() {
+  local d
+  for d in "$BED"/host*; do [ -d "$d" ] && host_down "$(basename "$d")"; done
+  local f
+  for f in northd nb sb; do stop_pid "$CENTRAL/$f.pid"; done
+  ip netns del "$UL_NS" 2>/dev/null || true
+  umount "$NSDIR" 2>/dev/null || true
+  rm -rf "$BED"
+  log "down"
+}
+
+case "${1:-}" in
+  up) up "${2:-}" ;;
+  exec)
+    [ $# -ge 3 ] || die "usage: hosts.sh exec hostK CMD..."
+    hostnum "$2" >/dev/null
+    h=$2; shift 2
+    [ -e "$NSDIR/$h.mnt" ] || die "$h is not up (hosts.sh up N)"
+    inh "$h" "$@" ;;
+  plugin) hostnum "${2:-}" >/dev/null; plugin_cmd "${@:2}" ;;
+  down) down ;;
+  *) die "usage: hosts.sh up N | exec hostK CMD... | plugin hostK start|stop|kill | down" ;;
+esac
