@@ -113,8 +113,8 @@ func (d *Driver) Close() { d.reaper.close() }
 
 // GetCapabilities: networks are created per engine (local scope), but the
 // switch they map to can span hosts, so connectivity is global.
-func (d *Driver) GetCapabilities() *network.CapabilitiesResponse {
-	return &network.CapabilitiesResponse{Scope: network.LocalScope, ConnectivityScope: network.GlobalScope}
+func (d *Driver) GetCapabilities() *Capabilities {
+	return &Capabilities{Scope: network.LocalScope, ConnectivityScope: network.GlobalScope, GwAllocChecker: true}
 }
 
 // rollbackTimeout bounds undo work that runs after a call has failed.

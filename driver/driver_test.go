@@ -12,6 +12,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/internal/usererr/usererrtest"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -464,5 +465,41 @@ func TestRejoinWaitsForRetiredVeth(t *testing.T) {
 	r.d.Close()
 	if _, ok := r.links.veths[HostIfName(eid)]; !ok {
 		t.Fatal("the re-joined veth was deleted by the earlier batch")
+	}
+}
+
+// Current engines read GwAllocChecker and DstName; 20.10 ignores both.
+func TestNewerProtocol(t *testing.T) {
+	r := newRig(t)
+	if c := r.d.GetCapabilities(); !c.GwAllocChecker || c.Scope != "local" {
+		t.Fatalf("capabilities %+v", c)
+	}
+	ctx := context.Background()
+	for internal, want := range map[bool]bool{false: false, true: true} {
+		resp, err := r.d.GwAllocCheck(ctx, &GwAllocCheckRequest{Options: map[string]any{
+			"com.docker.network.internal": internal, "com.docker.network.enable_ipv4": true}})
+		if err != nil || resp.SkipIPv4 != want || resp.SkipIPv6 != want {
+			t.Errorf("GwAllocCheck(internal=%v) = %+v, %v; want skip=%v", internal, resp, err, want)
+		}
+	}
+	r.network(t)
+	_, err := r.d.CreateEndpoint(ctx, &network.CreateEndpointRequest{NetworkID: nid, EndpointID: eid,
+		Interface: &network.EndpointInterface{Address: "10.77.0.3/24"},
+		Options:   map[string]any{"com.docker.network.endpoint.ifname": "foo0"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	join, err := r.d.Join(ctx, &network.JoinRequest{NetworkID: nid, EndpointID: eid})
+	if err != nil || join.InterfaceName.DstName != "foo0" || join.InterfaceName.DstPrefix != "eth" {
+		t.Fatalf("Join = %+v, %v; want DstName foo0 and DstPrefix eth for older engines", join, err)
+	}
+	for _, bad := range []any{"", "sixteen-chars-xx", "a/b", "a:b", "a b", "..", 7} {
+		_, err := r.d.CreateEndpoint(ctx, &network.CreateEndpointRequest{NetworkID: nid, EndpointID: epID(40),
+			Interface: &network.EndpointInterface{Address: "10.77.0.40/24"},
+			Options:   map[string]any{"com.docker.network.endpoint.ifname": bad}})
+		if !errors.Is(err, ErrInvalid) {
+			t.Errorf("ifname %#v: %v", bad, err)
+		}
+		usererrtest.Check(t, err, "interface name")
 	}
 }

@@ -35,7 +35,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	}
 	_, err = d.nb.EnsurePort(ctx, ovs.Port{
 		Name: PortName(cfg.EndpointID), Switch: sw.Name, NetworkID: cfg.NetworkID,
-		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis,
+		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis, IfName: cfg.IfName,
 	})
 	if err != nil {
 		return nil, networkNotFound(cfg.NetworkID, err)

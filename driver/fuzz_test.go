@@ -11,7 +11,7 @@ import (
 )
 
 func addFixtures(f *testing.F, pattern string) {
-	files, _ := filepath.Glob(filepath.Join("..", "testdata", "docker-20.10", pattern))
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "*", pattern))
 	for _, file := range files {
 		b, err := os.ReadFile(file)
 		if err != nil {

@@ -20,7 +20,7 @@ const containerIfPrefix = "eth"
 // to install the port's flows so the container's first packet is delivered.
 // No Gateway is returned: Docker then attaches docker_gwbridge for outside
 // access (OVN gateways come later).
-func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *network.JoinResponse, err error) {
+func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *JoinResponse, err error) {
 	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 		return nil, err
 	}
@@ -48,9 +48,8 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *netw
 	}
 	d.crashPoint("join-ovs")
 	d.waitInstalled(ctx, req.EndpointID)
-	return &network.JoinResponse{
-		InterfaceName: network.InterfaceName{SrcName: PeerIfName(req.EndpointID), DstPrefix: containerIfPrefix},
-	}, nil
+	return &JoinResponse{InterfaceName: InterfaceName{SrcName: PeerIfName(req.EndpointID),
+		DstPrefix: containerIfPrefix, DstName: port.IfName}}, nil
 }
 
 // bridgeNotFound turns a missing integration bridge into the sentence

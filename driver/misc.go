@@ -12,11 +12,3 @@ func (d *Driver) AllocateNetwork(*network.AllocateNetworkRequest) *network.Alloc
 
 // FreeNetwork: see AllocateNetwork.
 func (d *Driver) FreeNetwork(*network.FreeNetworkRequest) {}
-
-// GwAllocCheckResponse answers Docker 28's GwAllocCheck: Docker's IPAM
-// keeps reserving gateway addresses, which this driver records but does not
-// yet plumb (no OVN router yet).
-type GwAllocCheckResponse struct {
-	SkipIPv4 bool
-	SkipIPv6 bool
-}

@@ -3,7 +3,6 @@ package driver
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -238,6 +237,11 @@ func genericOptions(opts map[string]any) (map[string]string, error) {
 	}
 	out := make(map[string]string, len(m))
 	for k, v := range m {
+		if k == optEnableIPv4 || k == optEnableIPv6 {
+			// Current engines leave these here too when given with -o;
+			// the copies at the top level are the ones that count.
+			continue
+		}
 		if !isKnownOption(k) {
 			return nil, invalid("remove it (the driver takes only "+strings.Join(knownOptions, " and ")+")",
 				"unknown option %q for the openvswitch driver", k)
@@ -271,61 +275,6 @@ func parseMTU(generic map[string]string, ipv6 bool) (int, error) {
 		return 0, invalid(fmt.Sprintf("give a whole number from %d to %d", low, maxMTU), "invalid MTU %q", s)
 	}
 	return mtu, nil
-}
-
-// EndpointConfig is a validated CreateEndpoint request.
-type EndpointConfig struct {
-	NetworkID  string
-	EndpointID string
-	IPv4       netip.Prefix // zero if none
-	IPv6       netip.Prefix // zero if none
-	MAC        net.HardwareAddr
-	MACGiven   bool // false: the driver chose MAC and must return it
-}
-
-// IPs lists the endpoint's addresses without prefix length.
-func (c EndpointConfig) IPs() []string {
-	var out []string
-	for _, p := range []netip.Prefix{c.IPv4, c.IPv6} {
-		if p.IsValid() {
-			out = append(out, p.Addr().String())
-		}
-	}
-	return out
-}
-
-// ParseEndpoint validates a CreateEndpoint request. Docker's options for
-// the endpoint (exposed ports, port maps, interface name) need no action
-// from this driver and are accepted as they come.
-func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
-	if req == nil {
-		return EndpointConfig{}, invalid(notDocker, "the CreateEndpoint request is empty")
-	}
-	cfg := EndpointConfig{NetworkID: req.NetworkID, EndpointID: req.EndpointID}
-	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
-		return cfg, err
-	}
-	iface := req.Interface
-	if iface == nil {
-		iface = &network.EndpointInterface{}
-	}
-	var err error
-	if cfg.IPv4, err = parseAddr(iface.Address, false); err != nil {
-		return cfg, err
-	}
-	if cfg.IPv6, err = parseAddr(iface.AddressIPv6, true); err != nil {
-		return cfg, err
-	}
-	if iface.MacAddress == "" {
-		cfg.MAC = EndpointMAC(cfg.IPv4.Addr(), cfg.IPv6.Addr(), req.EndpointID)
-		return cfg, nil
-	}
-	mac, err := net.ParseMAC(iface.MacAddress)
-	if err != nil || len(mac) != 6 || mac[0]&1 == 1 {
-		return cfg, invalid("give another with --mac-address", "%q is not a valid unicast Ethernet MAC address", iface.MacAddress)
-	}
-	cfg.MAC, cfg.MACGiven = mac, true
-	return cfg, nil
 }
 
 func checkIDs(networkID, endpointID string) error {

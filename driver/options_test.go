@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net"
@@ -13,10 +14,22 @@ import (
 	"github.com/docker/go-plugins-helpers/network"
 )
 
+// Engines whose requests are recorded under testdata/.
+const (
+	docker2010 = "docker-20.10"
+	current    = "moby-v2.0.0-beta.24"
+)
+
 // fixture decodes a request body recorded from Docker 20.10.
 func fixture[T any](t *testing.T, name string) *T {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join("..", "testdata", "docker-20.10", name))
+	return recordedBy[T](t, docker2010, name)
+}
+
+// recordedBy decodes a request body recorded from the given engine.
+func recordedBy[T any](t *testing.T, engine, name string) *T {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "testdata", engine, name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +209,51 @@ func TestEndpointMACFollowsTheAddress(t *testing.T) {
 			if len(mac) != 6 || mac[0]&0x02 == 0 || mac[0]&0x01 != 0 {
 				t.Errorf("%s: %s is not a locally administered unicast MAC", tc.name, mac)
 			}
+		}
+	}
+}
+
+// Current engines keep -o com.docker.network.enable_ipv4/6 among the
+// driver options as well as at the top level; an IPv6-only network has an
+// empty IPv4Data.
+func TestParseNetworkIPv6OnlyFromCurrentEngines(t *testing.T) {
+	cfg, err := ParseNetwork(&network.CreateNetworkRequest{NetworkID: "abc", IPv4Data: []*network.IPAMData{},
+		IPv6Data: []*network.IPAMData{{AddressSpace: "LocalDefault", Pool: "fd00:1::/64", Gateway: "fd00:1::1/64"}},
+		Options: map[string]any{"com.docker.network.enable_ipv4": false, "com.docker.network.enable_ipv6": true,
+			"com.docker.network.generic": map[string]any{"com.docker.network.enable_ipv4": "false"}}})
+	if err != nil || len(cfg.IPv4) != 0 || len(cfg.IPv6) != 1 || cfg.Subnets()[0] != "fd00:1::/64" {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+}
+
+func TestParseCurrentEngineFixtures(t *testing.T) {
+	full, err := ParseNetwork(recordedBy[network.CreateNetworkRequest](t, current, "NetworkDriver.CreateNetwork.full.json"))
+	if err != nil || full.MTU != 1400 || strings.Join(full.Subnets(), " ") != "10.77.0.0/24 fd00:77::/64" ||
+		strings.Join(full.PoolIDs(), " ") != "ovnlocal/10.77.0.0/24 ovnlocal/fd00:77::/64" || full.Aux()[0] != "10.77.0.5" {
+		t.Fatalf("full: %+v %v", full, err)
+	}
+	internal, err := ParseNetwork(recordedBy[network.CreateNetworkRequest](t, current, "NetworkDriver.CreateNetwork.internal-default-ipam.json"))
+	if err != nil || !internal.Internal || strings.Join(internal.Gateways(), " ") != "10.78.0.1/24" {
+		t.Fatalf("internal, its IPv6 gateway skipped: %+v %v", internal, err)
+	}
+	v6, err := ParseNetwork(recordedBy[network.CreateNetworkRequest](t, current, "NetworkDriver.CreateNetwork.v6only.json"))
+	if err != nil || len(v6.IPv4) != 0 || v6.Subnets()[0] != "fd6f:766e:6400::/64" {
+		t.Fatalf("IPv6 only: %+v %v", v6, err)
+	}
+	ports, err := ParseEndpoint(recordedBy[network.CreateEndpointRequest](t, current, "NetworkDriver.CreateEndpoint.ports.json"))
+	if err != nil || ports.MACGiven || strings.Join(ports.IPs(), " ") != "10.77.0.200 fd00:77::2" || ports.MAC.String() != "0a:58:0a:4d:00:c8" {
+		t.Fatalf("ports: %+v %v", ports, err)
+	}
+	named, err := ParseEndpoint(recordedBy[network.CreateEndpointRequest](t, current, "NetworkDriver.CreateEndpoint.ifname-mac.json"))
+	if err != nil || named.IfName != "foo0" || !named.MACGiven || named.MAC.String() != "02:42:0a:4d:00:99" {
+		t.Fatalf("ifname and MAC: %+v %v", named, err)
+	}
+	d := newRig(t).d
+	for name, skip := range map[string]bool{"NetworkDriver.GwAllocCheck.json": false,
+		"NetworkDriver.GwAllocCheck.internal.json": true, "NetworkDriver.GwAllocCheck.v6only.json": false} {
+		resp, err := d.GwAllocCheck(context.Background(), recordedBy[GwAllocCheckRequest](t, current, name))
+		if err != nil || resp.SkipIPv4 != skip || resp.SkipIPv6 != skip {
+			t.Errorf("%s: %+v %v", name, resp, err)
 		}
 	}
 }

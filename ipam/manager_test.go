@@ -206,6 +206,50 @@ func newClient(t *testing.T) (ipamClient, *fakeStore) {
 	return ipamClient{t, NewManager(s, testConfig(newClock()))}, s
 }
 
+// Requests the current engine sent: pools of both families, IPv6 only
+// without a subnet, addresses carrying the endpoint's name.
+func TestRecordedRequestsOfTheCurrentEngine(t *testing.T) {
+	c, _ := newClient(t)
+	load := func(name string, v any) {
+		t.Helper()
+		b, err := os.ReadFile(filepath.Join("..", "testdata", "moby-v2.0.0-beta.24", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	ids := map[string]string{}
+	for _, name := range []string{"IpamDriver.RequestPool.subpool.json", "IpamDriver.RequestPool.v6.json", "IpamDriver.RequestPool.v6only-default.json"} {
+		var req ipam.RequestPoolRequest
+		load(name, &req)
+		resp, err := c.m.RequestPool(ctx, &req)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		ids[name] = resp.PoolID
+	}
+	if ids["IpamDriver.RequestPool.v6only-default.json"] != "ovnlocal/fd6f:766e:6400::/64" {
+		t.Fatalf("pools %v", ids)
+	}
+	for name, want := range map[string]string{
+		"IpamDriver.RequestAddress.gateway-given.json":    "10.77.0.1/24",
+		"IpamDriver.RequestAddress.aux.json":              "10.77.0.5/24",
+		"IpamDriver.RequestAddress.static-with-name.json": "10.77.0.200/24",
+		"IpamDriver.RequestAddress.gateway-any.json":      "fd00:77::1/64",
+		"IpamDriver.RequestAddress.any-with-name.json":    "fd00:77::2/64",
+	} {
+		var req ipam.RequestAddressRequest
+		load(name, &req)
+		r, err := c.m.RequestAddress(ctx, &req)
+		if err != nil || r.Address != want {
+			t.Errorf("%s: %+v %v; want %s", name, r, err, want)
+		}
+	}
+}
+
 func TestRecordedRequests(t *testing.T) {
 	c, _ := newClient(t)
 	load := func(name string, v any) {

@@ -22,6 +22,7 @@ type Port struct {
 	IPs        []string // without prefix length
 	Chassis    string   // options:requested-chassis
 	Up         bool
+	IfName     string // the interface name asked for inside the container, if any
 }
 
 // address is the "MAC IP..." string used for both addresses and port_security.
@@ -34,17 +35,27 @@ func (p Port) row() ovsdb.Row {
 	return ovsdb.Row{
 		"name": p.Name, "addresses": addr, "port_security": addr,
 		"options": strMap(map[string]string{"requested-chassis": p.Chassis}),
-		"external_ids": strMap(map[string]string{
-			OwnerKey: OwnerValue, NetworkIDKey: p.NetworkID, EndpointIDKey: p.EndpointID,
-		}),
+		"external_ids": strMap(p.externalIDs()),
 	}
+}
+
+// ifNameKey records the interface name asked for inside the container,
+// which Docker sends in CreateEndpoint but Join must answer with.
+const ifNameKey = "docker:ifname"
+
+func (p Port) externalIDs() map[string]string {
+	ids := map[string]string{OwnerKey: OwnerValue, NetworkIDKey: p.NetworkID, EndpointIDKey: p.EndpointID}
+	if p.IfName != "" {
+		ids[ifNameKey] = p.IfName
+	}
+	return ids
 }
 
 func portFromRow(lsp *nbdb.LogicalSwitchPort) *Port {
 	p := &Port{
 		UUID: lsp.UUID, Name: lsp.Name, NetworkID: lsp.ExternalIDs[NetworkIDKey],
 		EndpointID: lsp.ExternalIDs[EndpointIDKey], Chassis: lsp.Options["requested-chassis"],
-		Up: lsp.Up != nil && *lsp.Up,
+		Up: lsp.Up != nil && *lsp.Up, IfName: lsp.ExternalIDs[ifNameKey],
 	}
 	if len(lsp.Addresses) > 0 {
 		f := strings.Fields(lsp.Addresses[0])

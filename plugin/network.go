@@ -10,7 +10,7 @@ import (
 
 // NetworkDriver is the driver behind /NetworkDriver.* calls.
 type NetworkDriver interface {
-	GetCapabilities() *network.CapabilitiesResponse
+	GetCapabilities() *driver.Capabilities
 	CreateNetwork(context.Context, *network.CreateNetworkRequest) error
 	DeleteNetwork(context.Context, *network.DeleteNetworkRequest) error
 	AllocateNetwork(*network.AllocateNetworkRequest) *network.AllocateNetworkResponse
@@ -18,7 +18,8 @@ type NetworkDriver interface {
 	CreateEndpoint(context.Context, *network.CreateEndpointRequest) (*network.CreateEndpointResponse, error)
 	EndpointOperInfo(context.Context, *network.InfoRequest) (*network.InfoResponse, error)
 	DeleteEndpoint(context.Context, *network.DeleteEndpointRequest) error
-	Join(context.Context, *network.JoinRequest) (*network.JoinResponse, error)
+	Join(context.Context, *network.JoinRequest) (*driver.JoinResponse, error)
+	GwAllocCheck(context.Context, *driver.GwAllocCheckRequest) (*driver.GwAllocCheckResponse, error)
 	Leave(context.Context, *network.LeaveRequest) error
 }
 
@@ -33,7 +34,7 @@ func none[Req any](fn func(context.Context, *Req) error) func(context.Context, *
 func ignore[Req any](context.Context, *Req) (*empty, error) { return &empty{}, nil }
 
 func (s *Server) networkRoutes(d NetworkDriver) {
-	handle(s, "/NetworkDriver.GetCapabilities", func(context.Context, *empty) (*network.CapabilitiesResponse, error) {
+	handle(s, "/NetworkDriver.GetCapabilities", func(context.Context, *empty) (*driver.Capabilities, error) {
 		return d.GetCapabilities(), nil
 	})
 	handle(s, "/NetworkDriver.CreateNetwork", none(d.CreateNetwork))
@@ -56,9 +57,7 @@ func (s *Server) networkRoutes(d NetworkDriver) {
 	handle(s, "/NetworkDriver.DiscoverDelete", ignore[network.DiscoveryNotification])
 	handle(s, "/NetworkDriver.ProgramExternalConnectivity", ignore[network.ProgramExternalConnectivityRequest])
 	handle(s, "/NetworkDriver.RevokeExternalConnectivity", ignore[network.RevokeExternalConnectivityRequest])
-	// Docker 28+ asks this only of drivers that declare GwAllocChecker; answer
-	// it anyway so an engine that asks gets Docker's usual behaviour.
-	handle(s, "/NetworkDriver.GwAllocCheck", func(context.Context, *struct{ Options map[string]any }) (*driver.GwAllocCheckResponse, error) {
-		return &driver.GwAllocCheckResponse{}, nil
-	})
+	// Current engines ask this before reserving gateway addresses, because
+	// GetCapabilities declares GwAllocChecker.
+	handle(s, "/NetworkDriver.GwAllocCheck", d.GwAllocCheck)
 }

@@ -18,6 +18,8 @@ import (
 	"github.com/docker/go-plugins-helpers/ipam"
 	"github.com/docker/go-plugins-helpers/network"
 	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/driver"
 )
 
 // recorder is a NetworkDriver that records what reached it.
@@ -34,8 +36,11 @@ func (r *recorder) note(call string) error {
 	return r.err
 }
 
-func (r *recorder) GetCapabilities() *network.CapabilitiesResponse {
-	return &network.CapabilitiesResponse{Scope: "local", ConnectivityScope: "global"}
+func (r *recorder) GetCapabilities() *driver.Capabilities {
+	return &driver.Capabilities{Scope: "local", ConnectivityScope: "global", GwAllocChecker: true}
+}
+func (r *recorder) GwAllocCheck(_ context.Context, q *driver.GwAllocCheckRequest) (*driver.GwAllocCheckResponse, error) {
+	return &driver.GwAllocCheckResponse{SkipIPv4: q.Options["com.docker.network.internal"] == true}, r.note("GwAllocCheck")
 }
 func (r *recorder) CreateNetwork(_ context.Context, q *network.CreateNetworkRequest) error {
 	return r.note("CreateNetwork " + q.NetworkID[:12])
@@ -56,8 +61,8 @@ func (r *recorder) EndpointOperInfo(context.Context, *network.InfoRequest) (*net
 func (r *recorder) DeleteEndpoint(_ context.Context, q *network.DeleteEndpointRequest) error {
 	return r.note("DeleteEndpoint " + q.EndpointID[:12])
 }
-func (r *recorder) Join(_ context.Context, q *network.JoinRequest) (*network.JoinResponse, error) {
-	return &network.JoinResponse{InterfaceName: network.InterfaceName{SrcName: "x", DstPrefix: "eth"}}, r.note("Join " + q.SandboxKey)
+func (r *recorder) Join(_ context.Context, q *network.JoinRequest) (*driver.JoinResponse, error) {
+	return &driver.JoinResponse{InterfaceName: driver.InterfaceName{SrcName: "x", DstPrefix: "eth"}}, r.note("Join " + q.SandboxKey)
 }
 func (r *recorder) Leave(_ context.Context, q *network.LeaveRequest) error {
 	return r.note("Leave " + q.EndpointID[:12])
@@ -145,6 +150,26 @@ func TestActivateDeclaresBothRoles(t *testing.T) {
 	}
 	if _, pool := post(t, c, "/IpamDriver.RequestPool", fixtureBytes(t, "IpamDriver.RequestPool.subpool.json")); pool["PoolID"] != "ovnlocal/10.77.0.0/24" {
 		t.Fatalf("RequestPool reply %v", pool)
+	}
+}
+
+// Every body either engine sent decodes and reaches the driver.
+func TestEveryRecordedBodyDecodes(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "testdata", "*", "*.json"))
+	if len(files) < 40 {
+		t.Fatalf("only %d recorded bodies", len(files))
+	}
+	c := serve(t, &recorder{})
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := filepath.Base(f)
+		path := "/" + strings.Join(strings.SplitN(name, ".", 3)[:2], ".")
+		if status, out := post(t, c, path, b); status == 400 || status == 404 {
+			t.Errorf("%s: %d %v", f, status, out)
+		}
 	}
 }
 

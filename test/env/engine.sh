@@ -7,7 +7,7 @@
 # Both listen on /var/run/docker.sock, never at once: starting one stops
 # the other if this script started it. Each has its own data root.
 
-MOBY_MODULE=github.com/moby/moby/v2/cmd/dockerd
+MOBY_MODULE=github.com/moby/moby/v2/cmd
 MOBY_VERSION=v2.0.0-beta.24
 RUNC_MODULE=github.com/opencontainers/runc
 RUNC_VERSION=v1.5.2
@@ -22,11 +22,12 @@ engine_check_name() {
   esac
 }
 
-# engine_build_current builds the current engine once per machine. runc is
+# engine_build_current builds the current engine (dockerd, and docker-proxy
+# for -p) once per machine. runc is
 # built with libseccomp, so Docker's default seccomp profile applies
 # (Debian's runc 1.1.5 lacks time namespaces, which this engine needs).
 engine_build_current() {
-  [ -x "$CURRENT_DIR/dockerd" ] && [ -x "$CURRENT_DIR/runc" ] && return
+  [ -x "$CURRENT_DIR/dockerd" ] && [ -x "$CURRENT_DIR/runc" ] && [ -x "$CURRENT_DIR/docker-proxy" ] && return
   command -v go >/dev/null || export PATH=/usr/local/go/bin:$PATH
   command -v go >/dev/null || die "go is needed to build the current Docker engine"
   local missing=() p
@@ -39,12 +40,13 @@ engine_build_current() {
   fi
   local tmp; tmp=$(mktemp -d)
   log "building dockerd $MOBY_VERSION and runc $RUNC_VERSION into $CURRENT_DIR (once per machine)"
-  GOBIN=$tmp CGO_ENABLED=0 go install "$MOBY_MODULE@$MOBY_VERSION" ||
+  GOBIN=$tmp CGO_ENABLED=0 go install "$MOBY_MODULE/dockerd@$MOBY_VERSION" "$MOBY_MODULE/docker-proxy@$MOBY_VERSION" ||
     die "building dockerd $MOBY_VERSION failed"
   GOBIN=$tmp CGO_ENABLED=1 go install -tags seccomp "$RUNC_MODULE@$RUNC_VERSION" ||
     die "building runc $RUNC_VERSION failed"
   mkdir -p "$CURRENT_DIR"
   mv "$tmp/runc" "$CURRENT_DIR/runc"
+  mv "$tmp/docker-proxy" "$CURRENT_DIR/docker-proxy"
   mv "$tmp/dockerd" "$CURRENT_DIR/dockerd"   # last: its presence means done
   rm -rf "$tmp"
 }
@@ -55,7 +57,7 @@ engine_argv() {
   case "$1" in
     debian) printf '%s\n' dockerd ;;
     current) printf '%s\n' "$CURRENT_DIR/dockerd" --add-runtime "ovn-docker-runc=$CURRENT_DIR/runc" \
-      --default-runtime ovn-docker-runc ;;
+      --default-runtime ovn-docker-runc --userland-proxy-path "$CURRENT_DIR/docker-proxy" ;;
   esac
   printf '%s\n' --data-root "$2" --iptables=false --ip6tables=false --bridge=none --storage-driver=vfs
 }
