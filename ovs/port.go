@@ -34,7 +34,7 @@ func (p Port) row() ovsdb.Row {
 	addr := strSet([]string{p.address()})
 	return ovsdb.Row{
 		"name": p.Name, "addresses": addr, "port_security": addr,
-		"options": strMap(map[string]string{"requested-chassis": p.Chassis}),
+		"options":      strMap(map[string]string{"requested-chassis": p.Chassis}),
 		"external_ids": strMap(p.externalIDs()),
 	}
 }
