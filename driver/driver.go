@@ -20,18 +20,20 @@ import (
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/internal/faults"
 	"github.com/ovn-docker/ovn-docker/internal/grace"
-	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // NB is what the driver needs of the OVN Northbound database.
 type NB interface {
-	EnsureSwitch(ctx context.Context, s ovs.Switch) (bool, error)
-	Switch(ctx context.Context, networkID string) (*ovs.Switch, error)
+	EnsureSwitch(ctx context.Context, s nb.Switch) (bool, error)
+	Switch(ctx context.Context, networkID string) (*nb.Switch, error)
 	DeleteSwitch(ctx context.Context, networkID string) (bool, error)
-	EnsurePort(ctx context.Context, p ovs.Port) (bool, error)
-	Port(ctx context.Context, name string) (*ovs.Port, error)
-	Ports(ctx context.Context) ([]*ovs.Port, error)
-	Switches(ctx context.Context) ([]*ovs.Switch, error)
+	EnsurePort(ctx context.Context, sw *nb.Switch, p nb.Port) (bool, error)
+	BindPort(ctx context.Context, name, chassis string) error
+	Port(ctx context.Context, name string) (*nb.Port, error)
+	Ports(ctx context.Context) ([]*nb.Port, error)
+	Switches(ctx context.Context) ([]*nb.Switch, error)
 	DeletePort(ctx context.Context, name string) (bool, error)
 }
 
@@ -39,10 +41,10 @@ type NB interface {
 type OVS interface {
 	SystemID(ctx context.Context) (string, error)
 	EncapIP(ctx context.Context) (string, error)
-	Bridge(ctx context.Context, name string) (*ovs.Bridge, error)
-	EnsureInterface(ctx context.Context, bridge string, i ovs.Iface) (bool, error)
-	Interface(ctx context.Context, name string) (*ovs.Iface, error)
-	Interfaces(ctx context.Context) ([]*ovs.Iface, error)
+	Bridge(ctx context.Context, name string) (*local.Bridge, error)
+	EnsureInterface(ctx context.Context, bridge string, i local.Iface) (bool, error)
+	Interface(ctx context.Context, name string) (*local.Iface, error)
+	Interfaces(ctx context.Context) ([]*local.Iface, error)
 	DeleteInterface(ctx context.Context, name string) (bool, error)
 	WaitInstalled(ctx context.Context, name string, timeout time.Duration) error
 }

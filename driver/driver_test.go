@@ -14,17 +14,19 @@ import (
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/internal/usererr/usererrtest"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // fakes keep the driver's logic testable without OVN; the ovs package and
 // the e2e suite test the real thing.
 type fakeNB struct {
 	mu       sync.Mutex
-	switches map[string]ovs.Switch
-	ports    map[string]ovs.Port
+	switches map[string]nb.Switch
+	ports    map[string]nb.Port
 }
 
-func (f *fakeNB) EnsureSwitch(_ context.Context, s ovs.Switch) (bool, error) {
+func (f *fakeNB) EnsureSwitch(_ context.Context, s nb.Switch) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.switches[s.NetworkID]; ok {
@@ -34,7 +36,7 @@ func (f *fakeNB) EnsureSwitch(_ context.Context, s ovs.Switch) (bool, error) {
 	return true, nil
 }
 
-func (f *fakeNB) Switch(_ context.Context, id string) (*ovs.Switch, error) {
+func (f *fakeNB) Switch(_ context.Context, id string) (*nb.Switch, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	s, ok := f.switches[id]
@@ -52,10 +54,10 @@ func (f *fakeNB) DeleteSwitch(_ context.Context, id string) (bool, error) {
 	return ok, nil
 }
 
-func (f *fakeNB) EnsurePort(_ context.Context, p ovs.Port) (bool, error) {
+func (f *fakeNB) EnsurePort(_ context.Context, sw *nb.Switch, p nb.Port) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.switches[p.NetworkID]; !ok {
+	if have, ok := f.switches[p.NetworkID]; !ok || have.Name != sw.Name {
 		return false, ovs.ErrNotFound
 	}
 	_, had := f.ports[p.Name]
@@ -63,7 +65,19 @@ func (f *fakeNB) EnsurePort(_ context.Context, p ovs.Port) (bool, error) {
 	return !had, nil
 }
 
-func (f *fakeNB) Port(_ context.Context, name string) (*ovs.Port, error) {
+func (f *fakeNB) BindPort(_ context.Context, name, chassis string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.ports[name]
+	if !ok {
+		return ovs.ErrNotFound
+	}
+	p.Chassis = chassis
+	f.ports[name] = p
+	return nil
+}
+
+func (f *fakeNB) Port(_ context.Context, name string) (*nb.Port, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, ok := f.ports[name]
@@ -73,10 +87,10 @@ func (f *fakeNB) Port(_ context.Context, name string) (*ovs.Port, error) {
 	return &p, nil
 }
 
-func (f *fakeNB) Ports(context.Context) ([]*ovs.Port, error) {
+func (f *fakeNB) Ports(context.Context) ([]*nb.Port, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*ovs.Port
+	var out []*nb.Port
 	for _, p := range f.ports {
 		p := p
 		out = append(out, &p)
@@ -84,10 +98,10 @@ func (f *fakeNB) Ports(context.Context) ([]*ovs.Port, error) {
 	return out, nil
 }
 
-func (f *fakeNB) Switches(context.Context) ([]*ovs.Switch, error) {
+func (f *fakeNB) Switches(context.Context) ([]*nb.Switch, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*ovs.Switch
+	var out []*nb.Switch
 	for _, s := range f.switches {
 		s := s
 		out = append(out, &s)
@@ -105,8 +119,8 @@ func (f *fakeNB) DeletePort(_ context.Context, name string) (bool, error) {
 
 type fakeOVS struct {
 	mu         sync.Mutex
-	bridge     *ovs.Bridge
-	ifaces     map[string]ovs.Iface
+	bridge     *local.Bridge
+	ifaces     map[string]local.Iface
 	failAttach error
 	installed  error
 	systemID   string // "" means host1
@@ -121,14 +135,14 @@ func (f *fakeOVS) SystemID(context.Context) (string, error) {
 	return f.systemID, nil
 }
 func (f *fakeOVS) EncapIP(context.Context) (string, error) { return "172.31.0.1", nil }
-func (f *fakeOVS) Bridge(_ context.Context, name string) (*ovs.Bridge, error) {
+func (f *fakeOVS) Bridge(_ context.Context, name string) (*local.Bridge, error) {
 	if f.bridge == nil || f.bridge.Name != name {
 		return nil, ovs.ErrNotFound
 	}
 	return f.bridge, nil
 }
 
-func (f *fakeOVS) EnsureInterface(_ context.Context, _ string, i ovs.Iface) (bool, error) {
+func (f *fakeOVS) EnsureInterface(_ context.Context, _ string, i local.Iface) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAttach != nil {
@@ -139,7 +153,7 @@ func (f *fakeOVS) EnsureInterface(_ context.Context, _ string, i ovs.Iface) (boo
 	return !had, nil
 }
 
-func (f *fakeOVS) Interface(_ context.Context, name string) (*ovs.Iface, error) {
+func (f *fakeOVS) Interface(_ context.Context, name string) (*local.Iface, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	i, ok := f.ifaces[name]
@@ -149,10 +163,10 @@ func (f *fakeOVS) Interface(_ context.Context, name string) (*ovs.Iface, error) 
 	return &i, nil
 }
 
-func (f *fakeOVS) Interfaces(context.Context) ([]*ovs.Iface, error) {
+func (f *fakeOVS) Interfaces(context.Context) ([]*local.Iface, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	var out []*ovs.Iface
+	var out []*local.Iface
 	for _, i := range f.ifaces {
 		i := i
 		out = append(out, &i)
@@ -257,8 +271,8 @@ func (c *fakeClock) advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d)
 
 func newRig(t *testing.T) *rig {
 	r := &rig{
-		nb:    &fakeNB{switches: map[string]ovs.Switch{}, ports: map[string]ovs.Port{}},
-		ovs:   &fakeOVS{bridge: &ovs.Bridge{Name: "br-int", DatapathType: "netdev"}, ifaces: map[string]ovs.Iface{}},
+		nb:    &fakeNB{switches: map[string]nb.Switch{}, ports: map[string]nb.Port{}},
+		ovs:   &fakeOVS{bridge: &local.Bridge{Name: "br-int", DatapathType: "netdev"}, ifaces: map[string]local.Iface{}},
 		links: &fakeLinks{veths: map[string]hostnet.Veth{}, retired: map[string]bool{}, moved: map[string]bool{}},
 		clock: &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)},
 	}
@@ -317,7 +331,7 @@ func TestCreateEndpointReturnsOnlyWhatDockerLeftEmpty(t *testing.T) {
 	if resp := r.endpoint(t, "02:42:0a:4d:00:03"); resp.Interface != nil {
 		t.Fatalf("reply echoes Docker's MAC: %+v", resp.Interface)
 	}
-	if p := r.nb.ports[eid]; p.MAC != "02:42:0a:4d:00:03" || p.Chassis != "host1" || p.Switch != "docker-f783e94b14db" {
+	if p := r.nb.ports[eid]; p.MAC != "02:42:0a:4d:00:03" || p.Chassis != "host1" {
 		t.Fatalf("port %+v", p)
 	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // CreateEndpoint makes the endpoint's logical port on its network's switch,
@@ -33,8 +34,8 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	if err != nil {
 		return nil, err
 	}
-	_, err = d.nb.EnsurePort(ctx, ovs.Port{
-		Name: PortName(cfg.EndpointID), Switch: sw.Name, NetworkID: cfg.NetworkID,
+	_, err = d.nb.EnsurePort(ctx, sw, nb.Port{
+		Name: PortName(cfg.EndpointID), NetworkID: cfg.NetworkID,
 		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis, IfName: cfg.IfName,
 	})
 	if err != nil {

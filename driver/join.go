@@ -10,6 +10,8 @@ import (
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // containerIfPrefix is what Docker names the interface inside the container.
@@ -65,7 +67,7 @@ func bridgeNotFound(bridge string, err error) error {
 
 // plug makes the veth pair and puts its host end on the bridge. Errors of
 // the host and of OVS name the devices, which carry the endpoint's ID.
-func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Bridge) error {
+func (d *Driver) plug(ctx context.Context, port *nb.Port, mtu int, br *local.Bridge) error {
 	mac, err := net.ParseMAC(port.MAC)
 	if err != nil {
 		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
@@ -81,7 +83,7 @@ func (d *Driver) plug(ctx context.Context, port *ovs.Port, mtu int, br *ovs.Brid
 		return err
 	}
 	d.crashPoint("join-veth")
-	_, err = d.ovs.EnsureInterface(ctx, br.Name, ovs.Iface{
+	_, err = d.ovs.EnsureInterface(ctx, br.Name, local.Iface{
 		Name: host, LogicalPort: port.Name, MAC: port.MAC, EndpointID: port.EndpointID,
 	})
 	return bridgeNotFound(br.Name, err)

@@ -9,6 +9,7 @@ import (
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // CreateNetwork makes the network's logical switch, once. What it records
@@ -31,7 +32,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 			return err
 		}
 	}
-	created, err := d.nb.EnsureSwitch(ctx, ovs.Switch{
+	created, err := d.nb.EnsureSwitch(ctx, nb.Switch{
 		Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
 		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal, Aux: cfg.Aux(),
 		Chassis: chassis, Pools: cfg.PoolIDs(),

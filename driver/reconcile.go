@@ -10,6 +10,8 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // An endpoint has up to three pieces on this host, all named from its ID:
@@ -25,8 +27,8 @@ import (
 // veth, so a changed system-id never makes a running container's port look
 // like another host's and its local pieces like orphans.
 type pieces struct {
-	port  *ovs.Port
-	iface *ovs.Iface
+	port  *nb.Port
+	iface *local.Iface
 	veth  *hostnet.VethInfo
 }
 
@@ -166,7 +168,7 @@ func (d *Driver) survey(ctx context.Context) (string, map[string]*pieces, error)
 	if err != nil {
 		return "", nil, err
 	}
-	byEndpoint := make(map[string]*ovs.Port, len(ports))
+	byEndpoint := make(map[string]*nb.Port, len(ports))
 	all := map[string]*pieces{}
 	get := func(host string) *pieces {
 		if all[host] == nil {
@@ -205,7 +207,7 @@ func markedEndpoint(mark string) (string, bool) {
 // its OVS port: the container is running and its logical port exists.
 func (d *Driver) replug(ctx context.Context, p *pieces) error {
 	host := HostIfName(p.port.EndpointID)
-	_, err := d.ovs.EnsureInterface(ctx, d.cfg.Bridge, ovs.Iface{
+	_, err := d.ovs.EnsureInterface(ctx, d.cfg.Bridge, local.Iface{
 		Name: host, LogicalPort: p.port.Name, MAC: p.port.MAC, EndpointID: p.port.EndpointID})
 	if err != nil {
 		return fmt.Errorf("re-attach %s: %w", host, err)
@@ -218,12 +220,10 @@ func (d *Driver) replug(ctx context.Context, p *pieces) error {
 // rehome binds a running container's port to this chassis again, after
 // this host's system-id changed under it.
 func (d *Driver) rehome(ctx context.Context, p *pieces, chassis string) error {
-	port := *p.port
-	port.Switch, port.Chassis = SwitchName(port.NetworkID), chassis
-	if _, err := d.nb.EnsurePort(ctx, port); err != nil {
-		return fmt.Errorf("bind logical port %s to chassis %s: %w", port.Name, chassis, err)
+	if err := d.nb.BindPort(ctx, p.port.Name, chassis); err != nil {
+		return err
 	}
-	d.cfg.Log.WithFields(map[string]any{"endpoint": port.EndpointID, "chassis": chassis, "was": p.port.Chassis}).
+	d.cfg.Log.WithFields(map[string]any{"endpoint": p.port.EndpointID, "chassis": chassis, "was": p.port.Chassis}).
 		Warn("reconcile: bound a running container's port to this host's new system-id")
 	return nil
 }

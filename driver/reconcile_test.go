@@ -13,6 +13,8 @@ import (
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/internal/grace"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 func epID(n int) string { return fmt.Sprintf("%012x%052x", n, 0) }
@@ -70,11 +72,11 @@ func TestReconcileRemovesOrphans(t *testing.T) {
 	r.joined(t, 3)
 	r.links.moved[HostIfName(epID(3))] = false
 	// 4: an OVS port whose logical port is gone. 5: a lone veth of ours.
-	r.ovs.ifaces[HostIfName(epID(4))] = ovs.Iface{Name: HostIfName(epID(4)), LogicalPort: epID(4), EndpointID: epID(4)}
+	r.ovs.ifaces[HostIfName(epID(4))] = local.Iface{Name: HostIfName(epID(4)), LogicalPort: epID(4), EndpointID: epID(4)}
 	r.links.veths[HostIfName(epID(5))] = hostnet.Veth{HostName: HostIfName(epID(5)), Mark: linkMark(epID(5))}
 	// Not ours to touch: another chassis' port, a veth named otherwise, a
 	// veth named our way but without our mark.
-	r.nb.ports["remote"] = ovs.Port{Name: "remote", EndpointID: epID(6), NetworkID: nid, Chassis: "host2"}
+	r.nb.ports["remote"] = nb.Port{Name: "remote", EndpointID: epID(6), NetworkID: nid, Chassis: "host2"}
 	r.links.veths["veth123"] = hostnet.Veth{HostName: "veth123"}
 	r.links.veths[HostIfName(epID(7))] = hostnet.Veth{HostName: HostIfName(epID(7))}
 
@@ -141,8 +143,8 @@ func TestReconcileNetworksRemovesWhatDockerForgot(t *testing.T) {
 	r := newRig(t)
 	r.network(t)
 	ctx := context.Background()
-	r.nb.switches["theirs"] = ovs.Switch{NetworkID: "theirs", Name: SwitchName("theirs"), Chassis: "host2"}
-	r.nb.switches["kept"] = ovs.Switch{NetworkID: "kept", Name: SwitchName("kept"), Chassis: "host1"}
+	r.nb.switches["theirs"] = nb.Switch{NetworkID: "theirs", Name: SwitchName("theirs"), Chassis: "host2"}
+	r.nb.switches["kept"] = nb.Switch{NetworkID: "kept", Name: SwitchName("kept"), Chassis: "host1"}
 	known := map[string]bool{"kept": true}
 	if got, err := r.d.ReconcileNetworks(ctx, known); err != nil || len(got) != 0 {
 		t.Fatalf("first pass removed %v, %v", got, err)
@@ -214,9 +216,9 @@ func TestAddressesInUse(t *testing.T) {
 	r.joined(t, 1) // 10.77.0.11
 	// The same subnet in another host's network, and in one on Docker's
 	// own IPAM: neither may lend its pool ID to ours or take ours.
-	r.nb.switches["other"] = ovs.Switch{NetworkID: "other", Subnets: []string{"10.77.0.0/24"}, Chassis: "host2",
+	r.nb.switches["other"] = nb.Switch{NetworkID: "other", Subnets: []string{"10.77.0.0/24"}, Chassis: "host2",
 		Pools: []string{"ovnlocal/10.77.0.0/24"}}
-	r.nb.switches["dflt"] = ovs.Switch{NetworkID: "dflt", Subnets: []string{"10.77.0.0/24"}, Chassis: "host1",
+	r.nb.switches["dflt"] = nb.Switch{NetworkID: "dflt", Subnets: []string{"10.77.0.0/24"}, Chassis: "host1",
 		Pools: []string{"LocalDefault/10.77.0.0/24"}}
 	got, err := r.d.AddressesInUse(context.Background())
 	if err != nil {
@@ -243,7 +245,7 @@ func TestReconcileSweepsAbandonedSwitches(t *testing.T) {
 	r.d.abandoned.note(nid, unavailable, r.clock.Now())
 	r.d.abandoned.note(epID(9), unavailable, r.clock.Now())
 	r.network(t) // nid created for real by a retry
-	r.nb.switches[epID(9)] = ovs.Switch{NetworkID: epID(9), Name: SwitchName(epID(9))}
+	r.nb.switches[epID(9)] = nb.Switch{NetworkID: epID(9), Name: SwitchName(epID(9))}
 	rep, err := r.d.Reconcile(ctx)
 	if err != nil || !slices.Equal(rep.Switches, []string{epID(9)}) {
 		t.Fatalf("%+v %v", rep, err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/internal/faults"
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -44,7 +45,7 @@ func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRe
 	return &ipam.RequestAddressResponse{Address: netip.PrefixFrom(a, pool.Subnet.Bits()).String(), Data: map[string]string{}}, nil
 }
 
-func (m *Manager) claimExact(ctx context.Context, rec *ovs.IPAMPool, pool Pool, s string) (netip.Addr, error) {
+func (m *Manager) claimExact(ctx context.Context, rec *store.Pool, pool Pool, s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
 		return a, usererr.Errorf(nil, "give a valid one with --ip", "%q is not an IP address", s)
@@ -56,7 +57,7 @@ func (m *Manager) claimExact(ctx context.Context, rec *ovs.IPAMPool, pool Pool, 
 		return a, usererr.Errorf(ErrOutOfPool, "choose another --ip",
 			"address %s is reserved in pool %s (network or broadcast address)", a, pool.Subnet)
 	}
-	err = m.store.IPAMClaim(ctx, rec.Name, pool.Block(a), a, false)
+	err = m.db.Claim(ctx, rec.Name, pool.Block(a), a, false)
 	if errors.Is(err, ovs.ErrTaken) {
 		return a, usererr.Wrap(ErrAllocated, err, "choose another --ip", "address %s is already in use in pool %s", a, pool.Subnet)
 	}
@@ -65,7 +66,7 @@ func (m *Manager) claimExact(ctx context.Context, rec *ovs.IPAMPool, pool Pool, 
 
 // claimGateway gives the gateway the subnet's first host address, as
 // Docker's own IPAM does, or the next free one if that is taken.
-func (m *Manager) claimGateway(ctx context.Context, id string, rec *ovs.IPAMPool, pool Pool) (netip.Addr, error) {
+func (m *Manager) claimGateway(ctx context.Context, id string, rec *store.Pool, pool Pool) (netip.Addr, error) {
 	a, err := m.claimExact(ctx, rec, pool, pool.Gateway().String())
 	if errors.Is(err, ErrAllocated) {
 		return m.claimNext(ctx, id, rec, pool)
@@ -76,7 +77,7 @@ func (m *Manager) claimGateway(ctx context.Context, id string, rec *ovs.IPAMPool
 // claimNext claims the next free address after the pool's cursor. Claims
 // of one pool are serialised in this daemon; across daemons the store's
 // transaction decides, and a lost candidate is skipped.
-func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, pool Pool) (netip.Addr, error) {
+func (m *Manager) claimNext(ctx context.Context, id string, rec *store.Pool, pool Pool) (netip.Addr, error) {
 	l := m.poolLock(id)
 	l.Lock()
 	defer l.Unlock()
@@ -86,7 +87,7 @@ func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, p
 	}
 	lost := map[netip.Addr]bool{}
 	used := func(block string) ([]netip.Addr, error) {
-		u := m.store.IPAMUsed(ctx, rec.Name, block)
+		u := m.db.Used(ctx, rec.Name, block)
 		for a := range lost {
 			if pool.Block(a) == block {
 				u = append(u, a)
@@ -103,7 +104,7 @@ func (m *Manager) claimNext(ctx context.Context, id string, rec *ovs.IPAMPool, p
 		if err != nil {
 			return a, err
 		}
-		err = m.store.IPAMClaim(ctx, rec.Name, pool.Block(a), a, true)
+		err = m.db.Claim(ctx, rec.Name, pool.Block(a), a, true)
 		if errors.Is(err, ovs.ErrTaken) {
 			lost[a], after = true, a
 			continue
@@ -155,5 +156,5 @@ func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRe
 		return nil
 	}
 	space, subnet, _ := ParsePoolID(req.PoolID)
-	return m.store.IPAMRelease(ctx, ovs.PoolRowName(space, subnet), pool.Block(a), a)
+	return m.db.Release(ctx, store.RowName(space, subnet), pool.Block(a), a)
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
-	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 )
 
 // BenchmarkClaimRelease measures one RequestAddress + ReleaseAddress on a
@@ -54,7 +54,7 @@ func spread(p Pool, n int) []netip.Addr {
 // prefill writes the claims straight into NB, block rows as IPAMClaim
 // makes them, many blocks per ovn-nbctl run.
 func prefill(b *testing.B, srv *ovsdbtest.Server, p Pool, n int) {
-	row := ovs.PoolRowName(LocalSpace, p.Subnet)
+	row := store.RowName(LocalSpace, p.Subnet)
 	blocks := map[string][]string{}
 	for _, a := range spread(p, n) {
 		blocks[p.Block(a)] = append(blocks[p.Block(a)], `"`+a.String()+`"`)
@@ -79,10 +79,10 @@ func prefill(b *testing.B, srv *ovsdbtest.Server, p Pool, n int) {
 
 // waitCached waits until the daemon's cache holds the prefilled blocks.
 func waitCached(b *testing.B, c ipamClient, p Pool) {
-	row := ovs.PoolRowName(LocalSpace, p.Subnet)
-	store := c.m.store
+	row := store.RowName(LocalSpace, p.Subnet)
+	db := c.m.db
 	deadline := time.Now().Add(30 * time.Second)
-	for len(store.IPAMUsed(context.Background(), row, p.Block(p.last()))) == 0 {
+	for len(db.Used(context.Background(), row, p.Block(p.last()))) == 0 {
 		if time.Now().After(deadline) {
 			b.Fatal("prefilled claims never reached the cache")
 		}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 	"github.com/ovn-docker/ovn-docker/internal/usererr/usererrtest"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -54,11 +55,11 @@ func TestRequestPoolErrorsReadOnce(t *testing.T) {
 // store's own refusal of a name taken (a retried RequestPool on NB).
 type hidingStore struct{ *fakeStore }
 
-func (h hidingStore) IPAMSnapshot(context.Context) (*ovs.IPAMSnapshot, error) {
-	return &ovs.IPAMSnapshot{Generation: "0"}, nil
+func (h hidingStore) Snapshot(context.Context) (*store.Snapshot, error) {
+	return &store.Snapshot{Generation: "0"}, nil
 }
 
-func (h hidingStore) CreateIPAMPool(_ context.Context, p ovs.IPAMPool, _ string) error {
+func (h hidingStore) CreatePool(_ context.Context, p store.Pool, _ string) error {
 	if _, ok := h.pools[p.Name]; ok {
 		return ovs.ErrConflict
 	}
@@ -69,7 +70,7 @@ func (h hidingStore) CreateIPAMPool(_ context.Context, p ovs.IPAMPool, _ string)
 // staleStore: another daemon creates a pool every time this one tries.
 type staleStore struct{ *fakeStore }
 
-func (staleStore) CreateIPAMPool(context.Context, ovs.IPAMPool, string) error { return ovs.ErrStale }
+func (staleStore) CreatePool(context.Context, store.Pool, string) error { return ovs.ErrStale }
 
 func TestRequestPoolStoreErrorsReadOnce(t *testing.T) {
 	ctx := context.Background()
@@ -174,14 +175,14 @@ func TestAddressErrorsReadOnce(t *testing.T) {
 // losingStore: other hosts claim every address first.
 type losingStore struct{ *fakeStore }
 
-func (losingStore) IPAMClaim(context.Context, string, string, netip.Addr, bool) error {
+func (losingStore) Claim(context.Context, string, string, netip.Addr, bool) error {
 	return ovs.ErrTaken
 }
 
 // vanishingStore: the pool is released while a claim runs.
 type vanishingStore struct{ *fakeStore }
 
-func (vanishingStore) IPAMClaim(context.Context, string, string, netip.Addr, bool) error {
+func (vanishingStore) Claim(context.Context, string, string, netip.Addr, bool) error {
 	return ovs.ErrNotFound
 }
 

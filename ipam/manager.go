@@ -12,20 +12,21 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/internal/grace"
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
 // Store is where pools and claims live; ovs.NB implements it on the OVN
 // Northbound database.
 type Store interface {
-	IPAMSnapshot(ctx context.Context) (*ovs.IPAMSnapshot, error)
-	CreateIPAMPool(ctx context.Context, p ovs.IPAMPool, generation string) error
-	IPAMPool(ctx context.Context, name string) (*ovs.IPAMPool, error)
-	DeleteIPAMPool(ctx context.Context, name string) error
-	IPAMUsed(ctx context.Context, pool, block string) []netip.Addr
-	IPAMClaim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
-	IPAMClaimed(ctx context.Context) (map[string][]netip.Addr, error)
-	IPAMRelease(ctx context.Context, pool, block string, a netip.Addr) error
+	Snapshot(ctx context.Context) (*store.Snapshot, error)
+	CreatePool(ctx context.Context, p store.Pool, generation string) error
+	Pool(ctx context.Context, name string) (*store.Pool, error)
+	DeletePool(ctx context.Context, name string) error
+	Used(ctx context.Context, pool, block string) []netip.Addr
+	Claim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
+	Claimed(ctx context.Context) (map[string][]netip.Addr, error)
+	Release(ctx context.Context, pool, block string, a netip.Addr) error
 }
 
 // Address spaces: both are kept in the one Northbound database, so pools
@@ -66,8 +67,8 @@ var (
 
 // Manager serves Docker's IpamDriver calls.
 type Manager struct {
-	store Store
-	cfg   Config
+	db  Store
+	cfg Config
 
 	createMu  sync.Mutex // serialises pool creation in this daemon
 	orphans   *grace.Tracker
@@ -78,8 +79,8 @@ type Manager struct {
 	cursors map[string]netip.Addr  // our last dynamic claim: the cache may not show it yet
 }
 
-// NewManager returns a Manager on store.
-func NewManager(store Store, cfg Config) *Manager {
+// NewManager returns a Manager on db (store.Store on NB, in production).
+func NewManager(db Store, cfg Config) *Manager {
 	if cfg.Log == nil {
 		cfg.Log = logrus.StandardLogger()
 	}
@@ -100,7 +101,7 @@ func NewManager(store Store, cfg Config) *Manager {
 			return "", usererr.Errorf(nil, "check how the daemon is started", "this host's OVN chassis name is not configured")
 		}
 	}
-	return &Manager{store: store, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{},
+	return &Manager{db: db, cfg: cfg, pools: map[string]*sync.Mutex{}, cursors: map[string]netip.Addr{},
 		orphans: grace.New(cfg.OrphanGrace), forgotten: grace.New(cfg.OrphanGrace)}
 }
 
@@ -157,12 +158,12 @@ func ParsePoolID(id string) (space string, subnet netip.Prefix, err error) {
 const notDocker = "only a Docker engine should call this plugin"
 
 // loadPool reads the pool behind a PoolID.
-func (m *Manager) loadPool(ctx context.Context, id string) (*ovs.IPAMPool, Pool, error) {
+func (m *Manager) loadPool(ctx context.Context, id string) (*store.Pool, Pool, error) {
 	space, subnet, err := ParsePoolID(id)
 	if err != nil {
 		return nil, Pool{}, err
 	}
-	rec, err := m.store.IPAMPool(ctx, ovs.PoolRowName(space, subnet))
+	rec, err := m.db.Pool(ctx, store.RowName(space, subnet))
 	if errors.Is(err, ovs.ErrNotFound) {
 		return nil, Pool{}, usererr.Wrap(ErrUnknownPool, err, "remove the network and create it again",
 			"pool %s is not known to the openvswitch IPAM driver", id)

@@ -18,6 +18,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/dockerapi"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -26,26 +27,26 @@ import (
 type fakeStore struct {
 	mu       sync.Mutex
 	gen      int
-	pools    map[string]ovs.IPAMPool
+	pools    map[string]store.Pool
 	blocks   map[string]map[netip.Addr]bool
 	switches []netip.Prefix
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{pools: map[string]ovs.IPAMPool{}, blocks: map[string]map[netip.Addr]bool{}}
+	return &fakeStore{pools: map[string]store.Pool{}, blocks: map[string]map[netip.Addr]bool{}}
 }
 
-func (f *fakeStore) IPAMSnapshot(context.Context) (*ovs.IPAMSnapshot, error) {
+func (f *fakeStore) Snapshot(context.Context) (*store.Snapshot, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := &ovs.IPAMSnapshot{Generation: strconv.Itoa(f.gen), SwitchSubnets: f.switches}
+	s := &store.Snapshot{Generation: strconv.Itoa(f.gen), SwitchSubnets: f.switches}
 	for _, p := range f.pools {
 		s.Pools = append(s.Pools, p)
 	}
 	return s, nil
 }
 
-func (f *fakeStore) CreateIPAMPool(_ context.Context, p ovs.IPAMPool, gen string) error {
+func (f *fakeStore) CreatePool(_ context.Context, p store.Pool, gen string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if gen != strconv.Itoa(f.gen) {
@@ -59,7 +60,7 @@ func (f *fakeStore) CreateIPAMPool(_ context.Context, p ovs.IPAMPool, gen string
 	return nil
 }
 
-func (f *fakeStore) IPAMPool(_ context.Context, name string) (*ovs.IPAMPool, error) {
+func (f *fakeStore) Pool(_ context.Context, name string) (*store.Pool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, ok := f.pools[name]
@@ -69,7 +70,7 @@ func (f *fakeStore) IPAMPool(_ context.Context, name string) (*ovs.IPAMPool, err
 	return &p, nil
 }
 
-func (f *fakeStore) DeleteIPAMPool(_ context.Context, name string) error {
+func (f *fakeStore) DeletePool(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.pools, name)
@@ -81,7 +82,7 @@ func (f *fakeStore) DeleteIPAMPool(_ context.Context, name string) error {
 	return nil
 }
 
-func (f *fakeStore) IPAMUsed(_ context.Context, pool, block string) []netip.Addr {
+func (f *fakeStore) Used(_ context.Context, pool, block string) []netip.Addr {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []netip.Addr
@@ -91,7 +92,7 @@ func (f *fakeStore) IPAMUsed(_ context.Context, pool, block string) []netip.Addr
 	return out
 }
 
-func (f *fakeStore) IPAMClaim(_ context.Context, pool, block string, a netip.Addr, cursor bool) error {
+func (f *fakeStore) Claim(_ context.Context, pool, block string, a netip.Addr, cursor bool) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, ok := f.pools[pool]
@@ -114,7 +115,7 @@ func (f *fakeStore) IPAMClaim(_ context.Context, pool, block string, a netip.Add
 	return nil
 }
 
-func (f *fakeStore) IPAMClaimed(context.Context) (map[string][]netip.Addr, error) {
+func (f *fakeStore) Claimed(context.Context) (map[string][]netip.Addr, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	out := map[string][]netip.Addr{}
@@ -127,7 +128,7 @@ func (f *fakeStore) IPAMClaimed(context.Context) (map[string][]netip.Addr, error
 	return out, nil
 }
 
-func (f *fakeStore) IPAMRelease(_ context.Context, pool, block string, a netip.Addr) error {
+func (f *fakeStore) Release(_ context.Context, pool, block string, a netip.Addr) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	delete(f.blocks[pool+"_"+block], a)
@@ -514,7 +515,7 @@ func TestReleaseForgottenPools(t *testing.T) {
 	c := ipamClient{t, m}
 	gone := c.pool("10.240.0.0/24", "", false)
 	kept := c.pool("10.241.0.0/24", "", false)
-	s.pools[ovs.PoolRowName(LocalSpace, pfx("10.242.0.0/24"))] = ovs.IPAMPool{Name: ovs.PoolRowName(LocalSpace, pfx("10.242.0.0/24")),
+	s.pools[store.RowName(LocalSpace, pfx("10.242.0.0/24"))] = store.Pool{Name: store.RowName(LocalSpace, pfx("10.242.0.0/24")),
 		Space: LocalSpace, Subnet: pfx("10.242.0.0/24"), Chassis: "host2"}
 	nets := []dockerapi.Network{
 		{ID: "a", IPAMDriver: "openvswitch", Subnets: []netip.Prefix{pfx("10.241.0.0/24")}},

@@ -12,21 +12,23 @@ import (
 	"github.com/docker/go-plugins-helpers/ipam"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
-	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // daemon is one manager with its own NB connection, as one ovn-docker
 // process has.
 func daemon(t testing.TB, srv *ovsdbtest.Server) ipamClient {
 	t.Helper()
-	nb, err := ovs.NewNB(ovs.ConnConfig{Endpoints: []string{srv.Endpoint()}, LeaderOnly: true, Log: quiet()})
+	c, err := nb.New(conn.Config{Endpoints: []string{srv.Endpoint()}, LeaderOnly: true, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); nb.Close() })
-	nb.Run(ctx)
-	return ipamClient{t, NewManager(nb, testConfig(newClock()))}
+	t.Cleanup(func() { cancel(); c.Close() })
+	c.Run(ctx)
+	return ipamClient{t, NewManager(store.New(c), testConfig(newClock()))}
 }
 
 // claimed lists every address claimed in NB for a pool, as ovn-nbctl sees it.
@@ -45,7 +47,7 @@ func TestNBPoolsAndClaims(t *testing.T) {
 	}
 	c.mustAddr(p, "")
 	c.mustAddr(p, "10.0.0.200")
-	row := ovs.PoolRowName(LocalSpace, pfx("10.0.0.0/24"))
+	row := store.RowName(LocalSpace, pfx("10.0.0.0/24"))
 	if got := strings.Join(claimed(t, srv, row), " "); got != "10.0.0.1 10.0.0.2 10.0.0.200" {
 		t.Fatalf("NB claims %q", got)
 	}
@@ -112,7 +114,7 @@ func TestTwoDaemonsNeverDuplicate(t *testing.T) {
 	if len(got) != 2*perDaemon {
 		t.Fatalf("%d distinct addresses for %d requests", len(got), 2*perDaemon)
 	}
-	inNB := claimed(t, srv, ovs.PoolRowName(LocalSpace, pfx("10.20.0.0/22")))
+	inNB := claimed(t, srv, store.RowName(LocalSpace, pfx("10.20.0.0/22")))
 	if len(inNB) != 2*perDaemon {
 		t.Fatalf("NB holds %d claims, want %d", len(inNB), 2*perDaemon)
 	}

@@ -17,11 +17,11 @@ import (
 // space's with the same subnet) are left alone. It only reads until it
 // releases.
 func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[string]map[netip.Addr]bool) ([]string, error) {
-	snap, err := m.store.IPAMSnapshot(ctx)
+	snap, err := m.db.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
-	claimed, err := m.store.IPAMClaimed(ctx)
+	claimed, err := m.db.Claimed(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[string]map[netip
 		if err != nil {
 			continue
 		}
-		if err := m.store.IPAMRelease(ctx, name, pools[name].Block(a), a); err != nil {
+		if err := m.db.Release(ctx, name, pools[name].Block(a), a); err != nil {
 			return released, err
 		}
 		m.cfg.Log.WithFields(map[string]any{"pool": pools[name].Subnet, "address": a}).Warn("reconcile: released an orphaned address claim")
@@ -70,7 +70,7 @@ func (m *Manager) ReleaseForgottenPools(ctx context.Context, nets []dockerapi.Ne
 	if err != nil {
 		return nil, err
 	}
-	snap, err := m.store.IPAMSnapshot(ctx)
+	snap, err := m.db.Snapshot(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (m *Manager) ReleaseForgottenPools(ctx context.Context, nets []dockerapi.Ne
 	var released []string
 	for _, key := range m.forgotten.Observe(suspects, m.cfg.Now()) {
 		name, id, _ := strings.Cut(key, " ")
-		if err := m.store.DeleteIPAMPool(ctx, name); err != nil {
+		if err := m.db.DeletePool(ctx, name); err != nil {
 			return released, err
 		}
 		m.forget(id)

@@ -10,6 +10,7 @@ import (
 	"github.com/docker/go-plugins-helpers/ipam"
 
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -107,7 +108,7 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 				return nil, poolsChanging(r.space, err)
 			}
 		}
-		snap, err := m.store.IPAMSnapshot(ctx)
+		snap, err := m.db.Snapshot(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -115,8 +116,8 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 		if err != nil {
 			return nil, err
 		}
-		rec := ovs.IPAMPool{Name: ovs.PoolRowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng, Chassis: chassis}
-		err = m.store.CreateIPAMPool(ctx, rec, snap.Generation)
+		rec := store.Pool{Name: store.RowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng, Chassis: chassis}
+		err = m.db.CreatePool(ctx, rec, snap.Generation)
 		if errors.Is(err, ovs.ErrStale) {
 			continue
 		}
@@ -140,7 +141,7 @@ func poolsChanging(space string, cause error) error {
 }
 
 // choose checks the asked-for subnet, or picks a free default one.
-func (m *Manager) choose(r poolRequest, snap *ovs.IPAMSnapshot) (netip.Prefix, error) {
+func (m *Manager) choose(r poolRequest, snap *store.Snapshot) (netip.Prefix, error) {
 	if r.subnet.IsValid() {
 		for _, p := range snap.Pools {
 			if p.Space == r.space && p.Subnet.Overlaps(r.subnet) {
@@ -176,7 +177,7 @@ func (m *Manager) ReleasePool(ctx context.Context, req *ipam.ReleasePoolRequest)
 	if err != nil {
 		return err
 	}
-	if err := m.store.DeleteIPAMPool(ctx, ovs.PoolRowName(space, subnet)); err != nil {
+	if err := m.db.DeletePool(ctx, store.RowName(space, subnet)); err != nil {
 		return err
 	}
 	m.forget(req.PoolID)

@@ -13,7 +13,10 @@ import (
 
 	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/ipam"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // Report is what `ovn-docker status` prints.
@@ -83,19 +86,24 @@ type Pool struct {
 	Stale bool `json:"stale"`
 }
 
-// NB is what status reads from the Northbound database.
+// NB is what status reads from the Northbound database: the driver's
+// switches and ports, and IPAM's pools and claims.
 type NB interface {
-	Switches(ctx context.Context) ([]*ovs.Switch, error)
-	Ports(ctx context.Context) ([]*ovs.Port, error)
-	IPAMSnapshot(ctx context.Context) (*ovs.IPAMSnapshot, error)
-	IPAMClaims(ctx context.Context) (map[string]int, error)
+	Switches(ctx context.Context) ([]*nb.Switch, error)
+	Ports(ctx context.Context) ([]*nb.Port, error)
+}
+
+// IPAM is what status reads of IPAM's rows in the Northbound database.
+type IPAM interface {
+	Snapshot(ctx context.Context) (*store.Snapshot, error)
+	Claims(ctx context.Context) (map[string]int, error)
 }
 
 // OVS is what status reads from this host's Open_vSwitch database.
 type OVS interface {
 	SystemID(ctx context.Context) (string, error)
-	Bridge(ctx context.Context, name string) (*ovs.Bridge, error)
-	Interfaces(ctx context.Context) ([]*ovs.Iface, error)
+	Bridge(ctx context.Context, name string) (*local.Bridge, error)
+	Interfaces(ctx context.Context) ([]*local.Iface, error)
 }
 
 // Options say what to report on.
@@ -119,13 +127,13 @@ type Engine interface {
 
 // Collect builds the report; an unreachable database is recorded in it,
 // and what the other database says is still reported.
-func Collect(ctx context.Context, nb NB, o OVS, opt Options) *Report {
+func Collect(ctx context.Context, nb NB, pools IPAM, o OVS, opt Options) *Report {
 	r := &Report{Host: Host{Bridge: opt.Bridge, OVS: Database{Remote: opt.OVSRemote}}, OVN: Database{Remote: opt.NBRemote}}
 	octx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	ifaces := r.collectOVS(octx, o)
 	cancel()
 	nctx, cancel := context.WithTimeout(ctx, opt.Timeout)
-	r.collectNB(nctx, nb, ifaces)
+	r.collectNB(nctx, nb, pools, ifaces)
 	cancel()
 	if opt.Docker != nil {
 		dctx, cancel := context.WithTimeout(ctx, opt.Timeout)
@@ -156,8 +164,8 @@ func (r *Report) markStale(ctx context.Context, e Engine) {
 	}
 }
 
-func (r *Report) collectOVS(ctx context.Context, o OVS) map[string]*ovs.Iface {
-	fail := func(err error) map[string]*ovs.Iface { r.Host.OVS.Error = err.Error(); return nil }
+func (r *Report) collectOVS(ctx context.Context, o OVS) map[string]*local.Iface {
+	fail := func(err error) map[string]*local.Iface { r.Host.OVS.Error = err.Error(); return nil }
 	id, err := o.SystemID(ctx)
 	if err != nil && !errors.Is(err, ovs.ErrNotFound) {
 		return fail(err)
@@ -175,14 +183,14 @@ func (r *Report) collectOVS(ctx context.Context, o OVS) map[string]*ovs.Iface {
 	if err != nil {
 		return fail(err)
 	}
-	ifaces := map[string]*ovs.Iface{}
+	ifaces := map[string]*local.Iface{}
 	for _, i := range list {
 		ifaces[i.LogicalPort] = i
 	}
 	return ifaces
 }
 
-func (r *Report) collectNB(ctx context.Context, nb NB, ifaces map[string]*ovs.Iface) {
+func (r *Report) collectNB(ctx context.Context, nb NB, pools IPAM, ifaces map[string]*local.Iface) {
 	switches, err := nb.Switches(ctx)
 	if err != nil {
 		r.OVN.Error = err.Error()
@@ -199,12 +207,12 @@ func (r *Report) collectNB(ctx context.Context, nb NB, ifaces map[string]*ovs.If
 		return
 	}
 	r.addEndpoints(ports, ifaces)
-	if err := r.addPools(ctx, nb); err != nil {
+	if err := r.addPools(ctx, pools); err != nil {
 		r.OVN.Error = err.Error()
 	}
 }
 
-func (r *Report) addEndpoints(ports []*ovs.Port, ifaces map[string]*ovs.Iface) {
+func (r *Report) addEndpoints(ports []*nb.Port, ifaces map[string]*local.Iface) {
 	known := map[string]bool{}
 	for _, p := range ports {
 		known[p.Name] = true
@@ -227,12 +235,12 @@ func (r *Report) addEndpoints(ports []*ovs.Port, ifaces map[string]*ovs.Iface) {
 	sort.Strings(r.Interfaces)
 }
 
-func (r *Report) addPools(ctx context.Context, nb NB) error {
-	snap, err := nb.IPAMSnapshot(ctx)
+func (r *Report) addPools(ctx context.Context, pools IPAM) error {
+	snap, err := pools.Snapshot(ctx)
 	if err != nil {
 		return err
 	}
-	claims, err := nb.IPAMClaims(ctx)
+	claims, err := pools.Claims(ctx)
 	if err != nil {
 		return err
 	}

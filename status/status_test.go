@@ -17,7 +17,10 @@ import (
 	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
 	ipamd "github.com/ovn-docker/ovn-docker/ipam"
-	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 const (
@@ -32,28 +35,28 @@ func quiet() logrus.FieldLogger {
 	return l
 }
 
-func clients(t *testing.T, nbRemote, ovsRemote string) (*ovs.NB, *ovs.OVS) {
-	nb, err := ovs.NewNB(ovs.ConnConfig{Endpoints: []string{nbRemote}, Log: quiet()})
+func clients(t *testing.T, nbRemote, ovsRemote string) (*nb.Client, *local.Client) {
+	nbc, err := nb.New(conn.Config{Endpoints: []string{nbRemote}, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{ovsRemote}, Log: quiet()})
+	vs, err := local.New(conn.Config{Endpoints: []string{ovsRemote}, Log: quiet()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); nb.Close(); vs.Close() })
-	nb.Run(ctx)
+	t.Cleanup(func() { cancel(); nbc.Close(); vs.Close() })
+	nbc.Run(ctx)
 	vs.Run(ctx)
-	return nb, vs
+	return nbc, vs
 }
 
 // known builds a known state with the driver's own calls.
-func known(t *testing.T) (*ovsdbtest.Server, *ovs.NB, *ovs.OVS) {
+func known(t *testing.T) (*ovsdbtest.Server, *nb.Client, *local.Client) {
 	srv := ovsdbtest.Start(t)
 	srv.Vsctl("set", "open", ".", "external-ids:system-id=host1")
 	srv.Vsctl("add-br", "br-int", "--", "set", "bridge", "br-int", "datapath_type=netdev")
-	nb, vs := clients(t, srv.Endpoint(), srv.Endpoint())
+	nbc, vs := clients(t, srv.Endpoint(), srv.Endpoint())
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	must := func(_ bool, err error) {
@@ -62,18 +65,22 @@ func known(t *testing.T) (*ovsdbtest.Server, *ovs.NB, *ovs.OVS) {
 			t.Fatal(err)
 		}
 	}
-	must(nb.EnsureSwitch(ctx, ovs.Switch{Name: "docker-aaaaaaaaaaaa", NetworkID: netA, Subnets: []string{"10.77.0.0/24"}, MTU: 1442,
+	must(nbc.EnsureSwitch(ctx, nb.Switch{Name: "docker-aaaaaaaaaaaa", NetworkID: netA, Subnets: []string{"10.77.0.0/24"}, MTU: 1442,
 		Chassis: "host1", Pools: []string{"ovnlocal/10.77.0.0/24"}}))
-	for _, p := range []ovs.Port{
-		{Name: ep1, Switch: "docker-aaaaaaaaaaaa", NetworkID: netA, EndpointID: ep1, MAC: "02:00:00:00:00:01", IPs: []string{"10.77.0.2"}, Chassis: "host1"},
-		{Name: ep2, Switch: "docker-aaaaaaaaaaaa", NetworkID: netA, EndpointID: ep2, MAC: "02:00:00:00:00:02", IPs: []string{"10.77.0.3"}, Chassis: "host2"},
+	for _, p := range []nb.Port{
+		{Name: ep1, NetworkID: netA, EndpointID: ep1, MAC: "02:00:00:00:00:01", IPs: []string{"10.77.0.2"}, Chassis: "host1"},
+		{Name: ep2, NetworkID: netA, EndpointID: ep2, MAC: "02:00:00:00:00:02", IPs: []string{"10.77.0.3"}, Chassis: "host2"},
 	} {
-		must(nb.EnsurePort(ctx, p))
+		sw, err := nbc.Switch(ctx, netA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		must(nbc.EnsurePort(ctx, sw, p))
 	}
-	must(vs.EnsureInterface(ctx, "br-int", ovs.Iface{Name: "ovhe1e1e1e1e1e1", LogicalPort: ep1, MAC: "02:00:00:00:00:01", EndpointID: ep1}))
-	must(vs.EnsureInterface(ctx, "br-int", ovs.Iface{Name: "ovhdeaddeaddead", LogicalPort: "gone", EndpointID: "gone"}))
+	must(vs.EnsureInterface(ctx, "br-int", local.Iface{Name: "ovhe1e1e1e1e1e1", LogicalPort: ep1, MAC: "02:00:00:00:00:01", EndpointID: ep1}))
+	must(vs.EnsureInterface(ctx, "br-int", local.Iface{Name: "ovhdeaddeaddead", LogicalPort: "gone", EndpointID: "gone"}))
 	srv.Vsctl("set", "Interface", "ovhe1e1e1e1e1e1", "external_ids:ovn-installed=true")
-	m := ipamd.NewManager(nb, ipamd.Config{Log: quiet(), SystemID: vs.SystemID})
+	m := ipamd.NewManager(store.New(nbc), ipamd.Config{Log: quiet(), SystemID: vs.SystemID})
 	pool, err := m.RequestPool(ctx, &ipam.RequestPoolRequest{AddressSpace: "ovnlocal", Pool: "10.77.0.0/24"})
 	if err != nil {
 		t.Fatal(err)
@@ -86,7 +93,7 @@ func known(t *testing.T) (*ovsdbtest.Server, *ovs.NB, *ovs.OVS) {
 	if _, err := m.RequestPool(ctx, &ipam.RequestPoolRequest{AddressSpace: "ovnlocal", Pool: "fd00::/64", SubPool: "fd00::/80", V6: true}); err != nil {
 		t.Fatal(err)
 	}
-	return srv, nb, vs
+	return srv, nbc, vs
 }
 
 const golden = `HOST
@@ -112,10 +119,10 @@ IPAM POOLS (2)
 `
 
 func TestReportOfAKnownState(t *testing.T) {
-	srv, nb, vs := known(t)
+	srv, nbc, vs := known(t)
 	// Interfaces set by another client reach the server at once; reads are
 	// from the server, so no waiting is needed.
-	r := Collect(context.Background(), nb, vs, Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second})
+	r := Collect(context.Background(), nbc, store.New(nbc), vs, Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second})
 	var out bytes.Buffer
 	if err := r.Text(&out); err != nil {
 		t.Fatal(err)
@@ -139,8 +146,8 @@ func TestReportWithOVNUnreachable(t *testing.T) {
 	srv := ovsdbtest.Start(t)
 	srv.Vsctl("set", "open", ".", "external-ids:system-id=host1")
 	bogus := "unix:" + t.TempDir() + "/nb.sock"
-	nb, vs := clients(t, bogus, srv.Endpoint())
-	r := Collect(context.Background(), nb, vs, Options{Bridge: "br-int", NBRemote: bogus, OVSRemote: srv.Endpoint(), Timeout: 300 * time.Millisecond})
+	nbc, vs := clients(t, bogus, srv.Endpoint())
+	r := Collect(context.Background(), nbc, store.New(nbc), vs, Options{Bridge: "br-int", NBRemote: bogus, OVSRemote: srv.Endpoint(), Timeout: 300 * time.Millisecond})
 	if !strings.Contains(r.OVN.Error, "cannot reach the OVN northbound database at "+bogus) || r.Host.SystemID != "host1" || r.Host.OVS.Error != "" {
 		t.Fatalf("report %+v", r)
 	}
@@ -164,11 +171,11 @@ func (f fakeEngine) Networks(context.Context) ([]dockerapi.Network, error) {
 // What this host made for networks and pools its Docker engine no longer
 // has is marked stale; what a network still uses is not.
 func TestReportMarksWhatDockerForgot(t *testing.T) {
-	srv, nb, vs := known(t)
+	srv, nbc, vs := known(t)
 	opt := Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second,
 		Docker: fakeEngine{nets: []dockerapi.Network{{ID: "other", IPAMDriver: "openvswitch",
 			Subnets: []netip.Prefix{netip.MustParsePrefix("fd00::/64")}}}}}
-	r := Collect(context.Background(), nb, vs, opt)
+	r := Collect(context.Background(), nbc, store.New(nbc), vs, opt)
 	if len(r.Networks) != 1 || !r.Networks[0].Stale || r.Docker.Error != "" {
 		t.Fatalf("networks %+v, docker %+v", r.Networks, r.Docker)
 	}
@@ -184,11 +191,11 @@ func TestReportMarksWhatDockerForgot(t *testing.T) {
 
 	opt.Docker = fakeEngine{nets: []dockerapi.Network{{ID: netA, IPAMDriver: "openvswitch",
 		Subnets: []netip.Prefix{netip.MustParsePrefix("10.77.0.0/24")}}}}
-	if r := Collect(context.Background(), nb, vs, opt); r.Networks[0].Stale || r.Pools[0].Stale {
+	if r := Collect(context.Background(), nbc, store.New(nbc), vs, opt); r.Networks[0].Stale || r.Pools[0].Stale {
 		t.Fatalf("a network Docker knows is marked stale: %+v %+v", r.Networks, r.Pools)
 	}
 	opt.Docker = fakeEngine{err: errors.New("cannot reach the Docker engine")}
-	r = Collect(context.Background(), nb, vs, opt)
+	r = Collect(context.Background(), nbc, store.New(nbc), vs, opt)
 	if r.Networks[0].Stale || r.Docker.Error == "" {
 		t.Fatalf("without Docker's answer nothing may be called stale: %+v %+v", r.Networks, r.Docker)
 	}
@@ -199,18 +206,18 @@ func TestReportMarksWhatDockerForgot(t *testing.T) {
 func TestStatusWritesNothing(t *testing.T) {
 	for _, name := range []string{"known state", "empty NB"} {
 		var srv *ovsdbtest.Server
-		var nb *ovs.NB
-		var vs *ovs.OVS
+		var nbc *nb.Client
+		var vs *local.Client
 		if name == "empty NB" {
 			srv = ovsdbtest.Start(t)
-			nb, vs = clients(t, srv.Endpoint(), srv.Endpoint())
+			nbc, vs = clients(t, srv.Endpoint(), srv.Endpoint())
 		} else {
-			srv, nb, vs = known(t)
+			srv, nbc, vs = known(t)
 		}
 		before := srv.NBWrites()
 		opt := Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second,
 			Docker: fakeEngine{}}
-		if r := Collect(context.Background(), nb, vs, opt); r.OVN.Error != "" {
+		if r := Collect(context.Background(), nbc, store.New(nbc), vs, opt); r.OVN.Error != "" {
 			t.Fatalf("%s: %s", name, r.OVN.Error)
 		}
 		if after := srv.NBWrites(); after != before {

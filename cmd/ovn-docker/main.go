@@ -21,6 +21,7 @@ import (
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ipam"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/plugin"
 )
 
@@ -178,24 +179,24 @@ func stopGrace(cfg serveConfig) time.Duration { return cfg.OVNTimeout + cfg.Read
 // wire connects the handles the driver needs. They outlive ctx: calls in
 // flight at a stop still use them; closeAll ends them.
 func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, *ipam.Manager, func(), error) {
-	nb, vs, err := connect(cfg.connConfig, log)
+	nbc, vs, err := connect(cfg.connConfig, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	links, err := hostnet.New()
 	if err != nil {
-		nb.Close()
+		nbc.Close()
 		vs.Close()
 		return nil, nil, nil, err
 	}
 	hctx, stopConns := context.WithCancel(context.WithoutCancel(ctx))
-	nb.Run(hctx)
+	nbc.Run(hctx)
 	vs.Run(hctx)
-	d := driver.New(nb, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
+	d := driver.New(nbc, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
 		OrphanGrace: cfg.OrphanGrace, Log: log})
-	im := ipam.NewManager(nb, ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
+	im := ipam.NewManager(store.New(nbc), ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
 		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID})
-	return d, im, func() { stopConns(); d.Close(); nb.Close(); vs.Close(); links.Close() }, nil
+	return d, im, func() { stopConns(); d.Close(); nbc.Close(); vs.Close(); links.Close() }, nil
 }
 
 func lookupGroup(cfg serveConfig) (int, error) {

@@ -12,7 +12,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/dockerapi"
-	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 	"github.com/ovn-docker/ovn-docker/status"
 )
 
@@ -69,15 +72,15 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 func collect(cfg statusConfig) (*status.Report, error) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	nb, vs, err := connect(cfg.connConfig, log)
+	nbc, vs, err := connect(cfg.connConfig, log)
 	if err != nil {
 		return nil, err
 	}
-	defer nb.Close()
+	defer nbc.Close()
 	defer vs.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	nb.Run(ctx)
+	nbc.Run(ctx)
 	vs.Run(ctx)
 	opt := status.Options{Bridge: cfg.Bridge, NBRemote: strings.Join(cfg.NB, ","), OVSRemote: cfg.OVS, Timeout: cfg.Timeout}
 	if cfg.Docker != "" {
@@ -87,27 +90,27 @@ func collect(cfg statusConfig) (*status.Report, error) {
 		}
 		opt.Docker = c
 	}
-	return status.Collect(ctx, nb, vs, opt), nil
+	return status.Collect(ctx, nbc, store.New(nbc), vs, opt), nil
 }
 
 // connect makes (but does not run) the two database clients.
-func connect(cfg connConfig, log logrus.FieldLogger) (*ovs.NB, *ovs.OVS, error) {
-	nbCfg := ovs.ConnConfig{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
+func connect(cfg connConfig, log logrus.FieldLogger) (*nb.Client, *local.Client, error) {
+	nbCfg := conn.Config{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
 	if cfg.usesSSL() {
-		t, err := ovs.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
+		t, err := conn.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
 		if err != nil {
 			return nil, nil, err
 		}
 		nbCfg.TLS = t
 	}
-	nb, err := ovs.NewNB(nbCfg)
+	nbc, err := nb.New(nbCfg)
 	if err != nil {
 		return nil, nil, err
 	}
-	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{cfg.OVS}, Log: log})
+	vs, err := local.New(conn.Config{Endpoints: []string{cfg.OVS}, Log: log})
 	if err != nil {
-		nb.Close()
+		nbc.Close()
 		return nil, nil, err
 	}
-	return nb, vs, nil
+	return nbc, vs, nil
 }

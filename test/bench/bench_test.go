@@ -25,7 +25,10 @@ import (
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ipam"
-	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 	"github.com/ovn-docker/ovn-docker/plugin"
 )
 
@@ -49,11 +52,11 @@ func startServer(b *testing.B, ready time.Duration) *server {
 	b.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	nb, err := ovs.NewNB(ovs.ConnConfig{Endpoints: []string{"unix:/var/run/ovn/ovnnb_db.sock"}, LeaderOnly: true, Log: log})
+	nbc, err := nb.New(conn.Config{Endpoints: []string{"unix:/var/run/ovn/ovnnb_db.sock"}, LeaderOnly: true, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
-	vs, err := ovs.NewOVS(ovs.ConnConfig{Endpoints: []string{"unix:/var/run/openvswitch/db.sock"}, Log: log})
+	vs, err := local.New(conn.Config{Endpoints: []string{"unix:/var/run/openvswitch/db.sock"}, Log: log})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -62,15 +65,15 @@ func startServer(b *testing.B, ready time.Duration) *server {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	nb.Run(ctx)
+	nbc.Run(ctx)
 	vs.Run(ctx)
-	d := driver.New(nb, vs, links, driver.Config{ReadyTimeout: ready, Log: log})
+	d := driver.New(nbc, vs, links, driver.Config{ReadyTimeout: ready, Log: log})
 	sock := filepath.Join(b.TempDir(), "bench.sock")
 	l, err := plugin.Listen(sock, -1)
 	if err != nil {
 		b.Fatal(err)
 	}
-	go plugin.New(d, ipam.NewManager(nb, ipam.Config{Log: log}), plugin.Config{CallTimeout: 30 * time.Second, Log: log}).Serve(l)
+	go plugin.New(d, ipam.NewManager(store.New(nbc), ipam.Config{Log: log, SystemID: vs.SystemID}), plugin.Config{CallTimeout: 30 * time.Second, Log: log}).Serve(l)
 	s := &server{nid: fmt.Sprintf("%064x", time.Now().UnixNano()), c: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
@@ -82,7 +85,7 @@ func startServer(b *testing.B, ready time.Duration) *server {
 		l.Close()
 		d.Close()
 		cancel()
-		nb.Close()
+		nbc.Close()
 		vs.Close()
 		links.Close()
 	})

@@ -208,7 +208,12 @@ func TestFaultDockerdRestart(t *testing.T) {
 		}
 		return nil
 	})
-	must(t, "../env/up.sh")
+	// The same engine again, whatever DOCKER_ENGINE the suite was run with.
+	engine, err := os.ReadFile("/run/ovn-docker-env/engine")
+	if err != nil {
+		t.Fatalf("which engine test/env/up.sh started is unknown: %v", err)
+	}
+	must(t, "env", "DOCKER_ENGINE="+strings.TrimSpace(string(engine)), "../env/up.sh")
 	eventually(t, 60*time.Second, "containers come back", func() error {
 		out, err := sh("docker", "inspect", "-f", "{{.State.Running}}", "r-a", "r-b")
 		if err != nil || out != "true\ntrue" {

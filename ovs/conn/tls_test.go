@@ -1,4 +1,4 @@
-package ovs
+package conn
 
 import (
 	"context"
@@ -18,7 +18,22 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
 )
+
+func quietLog() logrus.FieldLogger {
+	l := logrus.New()
+	l.SetOutput(os.Stderr)
+	l.SetLevel(logrus.WarnLevel)
+	return l
+}
 
 // pki writes a CA and a certificate it signed for name into dir.
 type pki struct {
@@ -87,7 +102,7 @@ func TestSSLRemoteVerifiesServer(t *testing.T) {
 	srvKey, srvCert := good.issue(t, dir, "ovsdb-server")
 	cliKey, cliCert := good.issue(t, dir, "ovn-docker")
 	db := filepath.Join(dir, "nb.db")
-	run(t, "ovsdb-tool", "create", db, "nbdb/ovn-nb.ovsschema")
+	ovsdbtest.Run(t, "ovsdb-tool", "create", db, "../nbdb/ovn-nb.ovsschema")
 	port := freePort(t)
 	cmd := exec.Command("ovsdb-server", "--remote=pssl:"+strconv.Itoa(port)+":127.0.0.1",
 		"--private-key="+srvKey, "--certificate="+srvCert, "--ca-cert="+good.caFile,
@@ -103,23 +118,28 @@ func TestSSLRemoteVerifiesServer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nb, err := NewNB(ConnConfig{Endpoints: []string{remote}, TLS: cfg, Log: quietLog()})
+		m, err := model.NewClientDBModel("OVN_Northbound", map[string]model.Model{nbdb.LogicalSwitchTable: &nbdb.LogicalSwitch{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := New("OVN northbound database", "--nb", m, Config{Endpoints: []string{remote}, TLS: cfg, Log: quietLog()},
+			client.WithTable(&nbdb.LogicalSwitch{}))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		defer func() { cancel(); nb.Close() }()
-		nb.Run(ctx)
+		defer func() { cancel(); c.Close() }()
+		c.Run(ctx)
 		cctx, ccancel := context.WithTimeout(ctx, wait)
 		defer ccancel()
-		_, err = nb.EnsureSwitch(cctx, testSwitch())
+		_, err = Select[*nbdb.LogicalSwitch](cctx, c, nbdb.LogicalSwitchTable)
 		return err
 	}
 	if err := connect(good.caFile, 10*time.Second); err != nil {
 		t.Fatalf("client trusting the server's CA: %v", err)
 	}
 	err := connect(other.caFile, 2*time.Second)
-	if !errors.Is(err, ErrUnavailable) {
+	if !errors.Is(err, ovs.ErrUnavailable) {
 		t.Fatalf("client trusting another CA connected: %v", err)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "not signed by the given CA") {

@@ -1,22 +1,27 @@
-package ovs
+package nb_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 const netID = "f783e94b14dbeed627d30b78715394fb2f6d9d45dabd41a276527b8a753bcf8f"
 
-func testSwitch() Switch {
-	return Switch{Name: "docker-f783e94b14db", NetworkID: netID, Subnets: []string{"10.77.0.0/24", "fd00:1::/64"},
+func testSwitch() nb.Switch {
+	return nb.Switch{Name: "docker-f783e94b14db", NetworkID: netID, Subnets: []string{"10.77.0.0/24", "fd00:1::/64"},
 		Gateways: []string{"10.77.0.1/24"}, MTU: 1442}
 }
 
 func TestEnsureSwitchIsIdempotent(t *testing.T) {
 	s := startServer(t)
-	nb := s.nb(t)
+	c := s.nb(t)
 	ctx := testCtx(t)
 	// Concurrent retries must still give one switch: the guard is server-side.
 	var wg sync.WaitGroup
@@ -25,7 +30,7 @@ func TestEnsureSwitchIsIdempotent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := nb.EnsureSwitch(ctx, testSwitch())
+			c, err := c.EnsureSwitch(ctx, testSwitch())
 			if err != nil {
 				t.Error(err)
 			}
@@ -52,7 +57,7 @@ func TestEnsureSwitchIsIdempotent(t *testing.T) {
 			t.Errorf("external_ids %s lacks %s", ids, want)
 		}
 	}
-	sw, err := nb.Switch(ctx, netID)
+	sw, err := c.Switch(ctx, netID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +68,13 @@ func TestEnsureSwitchIsIdempotent(t *testing.T) {
 
 func TestEnsureSwitchRefusesForeignSwitch(t *testing.T) {
 	s := startServer(t)
-	nb := s.nb(t)
+	c := s.nb(t)
 	s.nbctl("ls-add", "docker-f783e94b14db")
-	_, err := nb.EnsureSwitch(testCtx(t), testSwitch())
-	if !errors.Is(err, ErrConflict) {
-		t.Fatalf("got %v, want ErrConflict", err)
+	_, err := c.EnsureSwitch(testCtx(t), testSwitch())
+	if !errors.Is(err, ovs.ErrConflict) {
+		t.Fatalf("got %v, want ovs.ErrConflict", err)
 	}
-	if _, err := nb.DeleteSwitch(testCtx(t), netID); err != nil {
+	if _, err := c.DeleteSwitch(testCtx(t), netID); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.nbctl("--bare", "--columns=name", "list", "Logical_Switch"); got != "docker-f783e94b14db" {
@@ -77,25 +82,25 @@ func TestEnsureSwitchRefusesForeignSwitch(t *testing.T) {
 	}
 }
 
-func testPort(id string) Port {
-	return Port{Name: id, Switch: "docker-f783e94b14db", NetworkID: netID, EndpointID: id,
+func testPort(id string) nb.Port {
+	return nb.Port{Name: id, NetworkID: netID, EndpointID: id,
 		MAC: "02:42:0a:4d:00:03", IPs: []string{"10.77.0.3", "fd00:1::3"}, Chassis: "host1"}
 }
 
 func TestPortLifecycle(t *testing.T) {
 	s := startServer(t)
-	nb := s.nb(t)
+	c := s.nb(t)
 	ctx := testCtx(t)
-	if _, err := nb.EnsureSwitch(ctx, testSwitch()); err != nil {
+	if _, err := c.EnsureSwitch(ctx, testSwitch()); err != nil {
 		t.Fatal(err)
 	}
 	p := testPort("ep1")
-	if created, err := nb.EnsurePort(ctx, p); err != nil || !created {
+	if created, err := c.EnsurePort(ctx, mustSwitch(t, c), p); err != nil || !created {
 		t.Fatalf("EnsurePort: %v %v", created, err)
 	}
 	// A retry with a changed address brings the port to the new spec.
 	p.IPs = []string{"10.77.0.4"}
-	if created, err := nb.EnsurePort(ctx, p); err != nil || created {
+	if created, err := c.EnsurePort(ctx, mustSwitch(t, c), p); err != nil || created {
 		t.Fatalf("retried EnsurePort: %v %v", created, err)
 	}
 	if got := s.nbctl("lsp-get-addresses", "ep1"); got != "02:42:0a:4d:00:03 10.77.0.4" {
@@ -110,29 +115,30 @@ func TestPortLifecycle(t *testing.T) {
 	if got := s.nbctl("lsp-list", "docker-f783e94b14db"); !strings.Contains(got, "(ep1)") {
 		t.Fatalf("switch ports %q", got)
 	}
-	got, err := nb.Port(ctx, "ep1")
+	got, err := c.Port(ctx, "ep1")
 	if err != nil || got.MAC != "02:42:0a:4d:00:03" || got.NetworkID != netID {
 		t.Fatalf("Port: %+v %v", got, err)
 	}
 	for i := 0; i < 2; i++ {
-		if _, err := nb.DeletePort(ctx, "ep1"); err != nil {
+		if _, err := c.DeletePort(ctx, "ep1"); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if got := s.nbctl("--bare", "--columns=name", "list", "Logical_Switch_Port"); got != "" {
 		t.Fatalf("ports left: %q", got)
 	}
-	if _, err := nb.Port(ctx, "ep1"); !errors.Is(err, ErrNotFound) {
+	if _, err := c.Port(ctx, "ep1"); !errors.Is(err, ovs.ErrNotFound) {
 		t.Fatalf("Port after delete: %v", err)
 	}
 }
 
 func TestPortOnMissingNetwork(t *testing.T) {
 	s := startServer(t)
-	nb := s.nb(t)
-	_, err := nb.EnsurePort(testCtx(t), testPort("ep1"))
-	if !errors.Is(err, ErrNotFound) {
-		t.Fatalf("got %v, want ErrNotFound", err)
+	c := s.nb(t)
+	gone := &nb.Switch{UUID: "f0e1d2c3-0000-4000-8000-000000000000", Name: "docker-f783e94b14db", NetworkID: netID}
+	_, err := c.EnsurePort(testCtx(t), gone, testPort("ep1"))
+	if !errors.Is(err, ovs.ErrNotFound) {
+		t.Fatalf("got %v, want ovs.ErrNotFound", err)
 	}
 	if got := s.nbctl("--bare", "--columns=name", "list", "Logical_Switch_Port"); got != "" {
 		t.Fatalf("port left behind: %q", got)
@@ -141,16 +147,16 @@ func TestPortOnMissingNetwork(t *testing.T) {
 
 func TestDeleteSwitchTakesItsPorts(t *testing.T) {
 	s := startServer(t)
-	nb := s.nb(t)
+	c := s.nb(t)
 	ctx := testCtx(t)
-	if _, err := nb.EnsureSwitch(ctx, testSwitch()); err != nil {
+	if _, err := c.EnsureSwitch(ctx, testSwitch()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := nb.EnsurePort(ctx, testPort("ep1")); err != nil {
+	if _, err := c.EnsurePort(ctx, mustSwitch(t, c), testPort("ep1")); err != nil {
 		t.Fatal(err)
 	}
 	for i, want := range []bool{true, false} {
-		deleted, err := nb.DeleteSwitch(ctx, netID)
+		deleted, err := c.DeleteSwitch(ctx, netID)
 		if err != nil || deleted != want {
 			t.Fatalf("DeleteSwitch #%d: %v %v", i, deleted, err)
 		}
@@ -165,12 +171,52 @@ func TestDeleteSwitchTakesItsPorts(t *testing.T) {
 
 func TestDeletePortRefusesForeignPort(t *testing.T) {
 	s := startServer(t)
-	nb := s.nb(t)
+	c := s.nb(t)
 	s.nbctl("ls-add", "other", "--", "lsp-add", "other", "theirs")
-	if _, err := nb.DeletePort(testCtx(t), "theirs"); !errors.Is(err, ErrConflict) {
-		t.Fatalf("got %v, want ErrConflict", err)
+	if _, err := c.DeletePort(testCtx(t), "theirs"); !errors.Is(err, ovs.ErrConflict) {
+		t.Fatalf("got %v, want ovs.ErrConflict", err)
 	}
 	if got := s.nbctl("lsp-list", "other"); !strings.Contains(got, "theirs") {
 		t.Fatalf("foreign port touched: %q", got)
+	}
+}
+
+// mustSwitch reads the test network's switch, which EnsurePort adds to.
+func mustSwitch(t *testing.T, c *nb.Client) *nb.Switch {
+	t.Helper()
+	sw, err := c.Switch(testCtx(t), netID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sw
+}
+
+func TestUnreachableThenReconnect(t *testing.T) {
+	s := startServer(t)
+	s.stop()
+	c := s.nb(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err := c.EnsureSwitch(ctx, testSwitch())
+	if !errors.Is(err, ovs.ErrUnavailable) || !strings.Contains(err.Error(), "OVN northbound database") || !strings.Contains(err.Error(), s.Sock) {
+		t.Fatalf("call while NB is down: %v", err)
+	}
+	s.start()
+	if _, err := c.EnsureSwitch(testCtx(t), testSwitch()); err != nil {
+		t.Fatalf("after NB came up: %v", err)
+	}
+	// A restart of the server after the first connection: libovsdb reconnects.
+	s.stop()
+	s.start()
+	ctx2 := testCtx(t)
+	var sw *nb.Switch
+	for sw == nil {
+		sw, err = c.Switch(ctx2, netID)
+		if err != nil && !errors.Is(err, ovs.ErrUnavailable) {
+			t.Fatalf("after NB restart: %v", err)
+		}
+		if ctx2.Err() != nil {
+			t.Fatalf("no reconnection: %v", err)
+		}
 	}
 }

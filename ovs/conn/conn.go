@@ -1,4 +1,11 @@
-package ovs
+// Package conn is one OVSDB connection as the daemon needs it: it connects
+// in the background (the daemon must answer Docker before any database
+// is reachable), reconnects for ever, prefers the Raft leader, speaks TLS,
+// drops a server that stops answering echoes, bounds every call by its
+// context, re-sends transactions that are safe to apply twice when the
+// connection breaks under them, and words every failure as one sentence
+// for the user.
+package conn
 
 import (
 	"context"
@@ -18,13 +25,11 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
-// ErrUnavailable means the database could not be reached in time.
-var ErrUnavailable = errors.New("database unavailable")
-
-// ConnConfig says where a database is and how long calls may wait for it.
-type ConnConfig struct {
+// Config says where a database is and how calls reach it.
+type Config struct {
 	Endpoints []string    // OVSDB remotes, e.g. unix:/var/run/ovn/ovnnb_db.sock
 	TLS       *tls.Config // for ssl: remotes
 	// LeaderOnly makes a clustered database's followers count as down, so
@@ -33,13 +38,12 @@ type ConnConfig struct {
 	Log        logrus.FieldLogger
 }
 
-// conn is one OVSDB client that connects in the background: the daemon must
-// answer Docker before the database is reachable, and calls made meanwhile
-// fail with a clear error instead of hanging.
-type conn struct {
+// Conn is one OVSDB client that connects in the background; calls made
+// before it is connected wait for it up to their own deadline.
+type Conn struct {
 	name    string // how users know this database, used in errors
 	flag    string // the daemon's flag that names it, for the advice in errors
-	cfg     ConnConfig
+	cfg     Config
 	client  client.Client
 	monitor []client.MonitorOption
 	ready   chan struct{} // closed once connected and monitoring
@@ -48,7 +52,10 @@ type conn struct {
 	lastErr error
 }
 
-func newConn(name, flag string, dbModel model.ClientDBModel, cfg ConnConfig, monitor ...client.MonitorOption) (*conn, error) {
+// New prepares a client of the database that users know as name (e.g.
+// "OVN northbound database") and the daemon's flag names; Run connects it.
+// monitor says which tables, columns and rows the cache follows.
+func New(name, flag string, dbModel model.ClientDBModel, cfg Config, monitor ...client.MonitorOption) (*Conn, error) {
 	if len(cfg.Endpoints) == 0 {
 		return nil, fmt.Errorf("no endpoints given for the %s", name)
 	}
@@ -73,7 +80,7 @@ func newConn(name, flag string, dbModel model.ClientDBModel, cfg ConnConfig, mon
 	if err != nil {
 		return nil, fmt.Errorf("configure client for the %s: %w", name, err)
 	}
-	return &conn{name: name, flag: flag, cfg: cfg, client: c, monitor: monitor, ready: make(chan struct{})}, nil
+	return &Conn{name: name, flag: flag, cfg: cfg, client: c, monitor: monitor, ready: make(chan struct{})}, nil
 }
 
 func foreverBackoff() backoff.BackOff {
@@ -84,9 +91,22 @@ func foreverBackoff() backoff.BackOff {
 	return b
 }
 
+// Run connects in the background until ctx ends.
+func (c *Conn) Run(ctx context.Context) { go c.run(ctx) }
+
+// Close drops the connection.
+func (c *Conn) Close() { c.client.Close() }
+
+// DB is the libovsdb client: its model API builds operations, and its
+// cache holds what the monitors follow.
+func (c *Conn) DB() client.Client { return c.client }
+
+// Name is how users know the database.
+func (c *Conn) Name() string { return c.name }
+
 // run connects, retrying until ctx ends; once connected, libovsdb itself
 // reconnects and restores the monitors after any later disconnection.
-func (c *conn) run(ctx context.Context) {
+func (c *Conn) run(ctx context.Context) {
 	b := foreverBackoff()
 	for {
 		err := c.connectOnce(ctx)
@@ -116,7 +136,7 @@ const (
 // probe sends an echo every probeInterval and drops a connection whose
 // server does not answer, which a frozen or half-dead server never does by
 // itself closing the socket.
-func (c *conn) probe(ctx context.Context) {
+func (c *Conn) probe(ctx context.Context) {
 	t := time.NewTicker(probeInterval)
 	defer t.Stop()
 	for {
@@ -139,7 +159,7 @@ func (c *conn) probe(ctx context.Context) {
 	}
 }
 
-func (c *conn) connectOnce(ctx context.Context) error {
+func (c *Conn) connectOnce(ctx context.Context) error {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	if err := c.client.Connect(cctx); err != nil {
@@ -152,26 +172,27 @@ func (c *conn) connectOnce(ctx context.Context) error {
 	return nil
 }
 
-func (c *conn) setErr(err error) {
+func (c *Conn) setErr(err error) {
 	c.mu.Lock()
 	c.lastErr = err
 	c.mu.Unlock()
 }
 
-// waitReady blocks until the first connection is made or ctx ends.
-func (c *conn) waitReady(ctx context.Context) error {
-	if c.isReady() {
+// WaitReady blocks until the first connection is made or ctx ends.
+func (c *Conn) WaitReady(ctx context.Context) error {
+	if c.Ready() {
 		return nil
 	}
 	select {
 	case <-c.ready:
 		return nil
 	case <-ctx.Done():
-		return c.unavailable(ctx.Err())
+		return c.Unavailable(ctx.Err())
 	}
 }
 
-func (c *conn) isReady() bool {
+// Ready reports whether the first connection has been made.
+func (c *Conn) Ready() bool {
 	select {
 	case <-c.ready:
 		return true
@@ -180,25 +201,25 @@ func (c *conn) isReady() bool {
 	}
 }
 
-// transact runs ops as one transaction and returns its per-operation results.
-// A failed operation is reported as an *OpError so callers can tell which
-// guard tripped; callers turn what they do not expect into a sentence with
-// failed.
-func (c *conn) transact(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
-	if err := c.waitReady(ctx); err != nil {
+// Transact runs ops as one transaction and returns its per-operation
+// results. A failed operation is reported as an *OpError so callers can tell
+// which guard tripped; callers turn what they do not expect into a sentence
+// with Failed.
+func (c *Conn) Transact(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+	if err := c.WaitReady(ctx); err != nil {
 		return nil, err
 	}
 	res, err := c.client.Transact(ctx, ops...)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, c.unavailable(ctx.Err())
+			return nil, c.Unavailable(ctx.Err())
 		}
 		if errors.Is(err, client.ErrNotConnected) {
-			return nil, c.unavailable(err)
+			return nil, c.Unavailable(err)
 		}
 		if connLost(err) {
-			return nil, usererr.Errorf(ErrUnavailable, "try again",
-				"lost the connection to the %s at %s during the call (%w)", c.name, c.endpoints(), err)
+			return nil, usererr.Errorf(ovs.ErrUnavailable, "try again",
+				"lost the connection to the %s at %s during the call (%w)", c.name, c.Endpoints(), err)
 		}
 		return nil, err
 	}
@@ -216,14 +237,14 @@ func connLost(err error) bool {
 		errors.Is(err, io.EOF) || errors.Is(err, rpc2.ErrShutdown) || errors.As(err, &netErr)
 }
 
-// transactIdempotent is transact for transactions that are safe to apply
+// TransactIdempotent is Transact for transactions that are safe to apply
 // twice (their guards turn a repeat into a no-op or a known answer): when
 // the connection breaks under one, for example as a Raft leader dies, it
 // is sent again once libovsdb has reconnected, within ctx's deadline.
-func (c *conn) transactIdempotent(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
+func (c *Conn) TransactIdempotent(ctx context.Context, ops ...ovsdb.Operation) ([]ovsdb.OperationResult, error) {
 	for attempt := 1; ; attempt++ {
-		res, err := c.transact(ctx, ops...)
-		if err == nil || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil || attempt == 5 {
+		res, err := c.Transact(ctx, ops...)
+		if err == nil || !errors.Is(err, ovs.ErrUnavailable) || ctx.Err() != nil || attempt == 5 {
 			return res, err
 		}
 		c.cfg.Log.WithError(err).Debugf("retrying a transaction on the %s", c.name)
@@ -251,83 +272,8 @@ func checkResults(res []ovsdb.OperationResult, nops int) error {
 	return nil
 }
 
-// failedAt reports whether err is a failure of operation i.
-func failedAt(err error, i int) bool {
+// FailedAt reports whether err is a failure of operation i.
+func FailedAt(err error, i int) bool {
 	var oe *OpError
 	return errors.As(err, &oe) && oe.Index == i
-}
-
-// selectRows reads rows straight from the server, for when the cache may lag.
-func selectRows[T model.Model](ctx context.Context, c *conn, table string, where ...ovsdb.Condition) ([]T, error) {
-	if where == nil {
-		where = []ovsdb.Condition{}
-	}
-	res, err := c.transactIdempotent(ctx, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: table, Where: where})
-	if err != nil {
-		return nil, c.failed(err, "read the "+table+" table")
-	}
-	return decodeRows[T](c, table, res[0].Rows)
-}
-
-// decodeRows turns the rows of a select result into models.
-func decodeRows[T model.Model](c *conn, table string, rows []ovsdb.Row) ([]T, error) {
-	cache := c.client.Cache()
-	out := make([]T, 0, len(rows))
-	for i := range rows {
-		m, err := cache.DatabaseModel().NewModel(table)
-		if err != nil {
-			return nil, err
-		}
-		info, err := cache.DatabaseModel().NewModelInfo(m)
-		if err != nil {
-			return nil, err
-		}
-		if err := cache.Mapper().GetRowData(&rows[i], info); err != nil {
-			return nil, usererr.Errorf(nil, "check that its schema is at least the one ovn-docker was built for",
-				"the %s at %s sent a %s row ovn-docker cannot read (%w)", c.name, c.endpoints(), table, err)
-		}
-		out = append(out, m.(T))
-	}
-	return out, nil
-}
-
-// lookup returns the rows matching pred from the monitor cache or, when the
-// cache has none (it may lag a write made a moment ago), the rows matching
-// where from the server.
-func lookup[T model.Model](ctx context.Context, c *conn, table string, pred func(T) bool, where ...ovsdb.Condition) ([]T, error) {
-	if err := c.waitReady(ctx); err != nil {
-		return nil, err
-	}
-	var found []T
-	if err := c.client.WhereCache(pred).List(ctx, &found); err != nil {
-		return nil, c.readFailed(ctx, err, "the "+table+" table")
-	}
-	if len(found) > 0 {
-		return found, nil
-	}
-	return selectRows[T](ctx, c, table, where...)
-}
-
-// getByName reads the row named name through the cache's index on name
-// (m must be a model with only Name set), falling back to the server when
-// the cache has not seen the row yet.
-func getByName[T model.Model](ctx context.Context, c *conn, table, name string, m T) (T, error) {
-	if err := c.waitReady(ctx); err != nil {
-		return m, err
-	}
-	err := c.client.Get(ctx, m)
-	if err == nil {
-		return m, nil
-	}
-	if !errors.Is(err, client.ErrNotFound) {
-		return m, c.readFailed(ctx, err, rowKind(table)+" "+name)
-	}
-	rows, err := selectRows[T](ctx, c, table, nameIs(name))
-	if err != nil {
-		return m, err
-	}
-	if len(rows) == 0 {
-		return m, c.notFound(rowKind(table) + " " + name)
-	}
-	return rows[0], nil
 }

@@ -1,25 +1,27 @@
-package ovs
+package local_test
 
 import (
-	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
 )
 
-func testIface() Iface {
-	return Iface{Name: "ovh0ba3fc4a3da1", LogicalPort: "0ba3fc4a", MAC: "02:42:a4:45:1f:a6", EndpointID: "0ba3fc4a"}
+func testIface() local.Iface {
+	return local.Iface{Name: "ovh0ba3fc4a3da1", LogicalPort: "0ba3fc4a", MAC: "02:42:a4:45:1f:a6", EndpointID: "0ba3fc4a"}
 }
 
 func TestSystemIDAndBridge(t *testing.T) {
 	s := startServer(t)
 	o := s.ovs(t)
 	ctx := testCtx(t)
-	if _, err := o.SystemID(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := o.SystemID(ctx); !errors.Is(err, ovs.ErrNotFound) {
 		t.Fatalf("SystemID without one: %v", err)
 	}
-	if _, err := o.Bridge(ctx, "br-int"); !errors.Is(err, ErrNotFound) {
+	if _, err := o.Bridge(ctx, "br-int"); !errors.Is(err, ovs.ErrNotFound) {
 		t.Fatalf("Bridge before add-br: %v", err)
 	}
 	s.vsctl("set", "open", ".", "external-ids:system-id=host1", "external-ids:ovn-encap-ip=172.31.0.1")
@@ -45,7 +47,7 @@ func TestInterfaceLifecycle(t *testing.T) {
 	o := s.ovs(t)
 	ctx := testCtx(t)
 	i := testIface()
-	if _, err := o.EnsureInterface(ctx, "br-int", i); !errors.Is(err, ErrNotFound) {
+	if _, err := o.EnsureInterface(ctx, "br-int", i); !errors.Is(err, ovs.ErrNotFound) {
 		t.Fatalf("EnsureInterface on missing bridge: %v", err)
 	}
 	if got := s.vsctl("--bare", "--columns=name", "list", "Interface"); got != "" {
@@ -69,7 +71,7 @@ func TestInterfaceLifecycle(t *testing.T) {
 	}
 	other := i
 	other.LogicalPort = "someone-else"
-	if _, err := o.EnsureInterface(ctx, "br-int", other); !errors.Is(err, ErrConflict) {
+	if _, err := o.EnsureInterface(ctx, "br-int", other); !errors.Is(err, ovs.ErrConflict) {
 		t.Fatalf("EnsureInterface with another binding: %v", err)
 	}
 	for n := 0; n < 2; n++ {
@@ -89,8 +91,8 @@ func TestDeleteInterfaceRefusesForeignPort(t *testing.T) {
 	s := startServer(t)
 	o := s.ovs(t)
 	s.vsctl("add-br", "br-int", "--", "add-port", "br-int", "theirs")
-	if _, err := o.DeleteInterface(testCtx(t), "theirs"); !errors.Is(err, ErrConflict) {
-		t.Fatalf("got %v, want ErrConflict", err)
+	if _, err := o.DeleteInterface(testCtx(t), "theirs"); !errors.Is(err, ovs.ErrConflict) {
+		t.Fatalf("got %v, want ovs.ErrConflict", err)
 	}
 	if got := s.vsctl("list-ports", "br-int"); got != "theirs" {
 		t.Fatalf("foreign port touched: %q", got)
@@ -106,16 +108,16 @@ func TestWaitInstalled(t *testing.T) {
 	if _, err := o.EnsureInterface(ctx, "br-int", i); err != nil {
 		t.Fatal(err)
 	}
-	// ErrNotInstalled comes only from the server's own timeout of the
+	// ovs.ErrNotInstalled comes only from the server's own timeout of the
 	// held wait, not from the client giving up.
-	if err := o.WaitInstalled(ctx, i.Name, 200*time.Millisecond); !errors.Is(err, ErrNotInstalled) {
+	if err := o.WaitInstalled(ctx, i.Name, 200*time.Millisecond); !errors.Is(err, ovs.ErrNotInstalled) {
 		t.Fatalf("WaitInstalled before ovn-controller: %v", err)
 	}
 	// While one wait is held by the server, the same client keeps working.
 	done := make(chan error, 1)
 	go func() { done <- o.WaitInstalled(ctx, i.Name, 30*time.Second) }()
 	s.WaitHeld(1)
-	other := Iface{Name: "other", LogicalPort: "x", EndpointID: "x"}
+	other := local.Iface{Name: "other", LogicalPort: "x", EndpointID: "x"}
 	if _, err := o.EnsureInterface(ctx, "br-int", other); err != nil {
 		t.Fatalf("transaction during a held wait: %v", err)
 	}
@@ -131,35 +133,5 @@ func TestWaitInstalled(t *testing.T) {
 	got, err := s.ovs(t).Interface(ctx, i.Name)
 	if err != nil || !got.Installed {
 		t.Fatalf("Interface after ovn-installed: %+v, %v", got, err)
-	}
-}
-
-func TestUnreachableThenReconnect(t *testing.T) {
-	s := startServer(t)
-	s.stop()
-	nb := s.nb(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	_, err := nb.EnsureSwitch(ctx, testSwitch())
-	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "OVN northbound database") || !strings.Contains(err.Error(), s.Sock) {
-		t.Fatalf("call while NB is down: %v", err)
-	}
-	s.start()
-	if _, err := nb.EnsureSwitch(testCtx(t), testSwitch()); err != nil {
-		t.Fatalf("after NB came up: %v", err)
-	}
-	// A restart of the server after the first connection: libovsdb reconnects.
-	s.stop()
-	s.start()
-	ctx2 := testCtx(t)
-	var sw *Switch
-	for sw == nil {
-		sw, err = nb.Switch(ctx2, netID)
-		if err != nil && !errors.Is(err, ErrUnavailable) {
-			t.Fatalf("after NB restart: %v", err)
-		}
-		if ctx2.Err() != nil {
-			t.Fatalf("no reconnection: %v", err)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package ovs
+package nb_test
 
 import (
 	"context"
@@ -9,22 +9,20 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
-// testServer wraps the shared harness with this package's clients.
+// testServer wraps the shared harness with clients of the packages.
 type testServer struct{ *ovsdbtest.Server }
 
-func startServer(t *testing.T) *testServer { return &testServer{ovsdbtest.Start(t)} }
+func startServer(t testing.TB) *testServer { return &testServer{ovsdbtest.Start(t)} }
 
-func startTB(t testing.TB) *ovsdbtest.Server { return ovsdbtest.Start(t) }
-
-func (s *testServer) endpoint() string         { return s.Endpoint() }
 func (s *testServer) nbctl(a ...string) string { return s.Nbctl(a...) }
 func (s *testServer) vsctl(a ...string) string { return s.Vsctl(a...) }
 func (s *testServer) start()                   { s.Start() }
 func (s *testServer) stop()                    { s.Stop() }
-
-func run(t *testing.T, bin string, args ...string) string { return ovsdbtest.Run(t, bin, args...) }
 
 func quietLog() logrus.FieldLogger {
 	l := logrus.New()
@@ -33,23 +31,21 @@ func quietLog() logrus.FieldLogger {
 	return l
 }
 
-func (s *testServer) nb(t *testing.T) *NB { return s.nbTB(t) }
-
-func (s *testServer) nbTB(t testing.TB) *NB {
+func (s *testServer) nb(t testing.TB) *nb.Client {
 	t.Helper()
-	nb, err := NewNB(ConnConfig{Endpoints: []string{s.endpoint()}, LeaderOnly: true, Log: quietLog()})
+	c, err := nb.New(conn.Config{Endpoints: []string{s.Endpoint()}, LeaderOnly: true, Log: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(func() { cancel(); nb.Close() })
-	nb.Run(ctx)
-	return nb
+	t.Cleanup(func() { cancel(); c.Close() })
+	c.Run(ctx)
+	return c
 }
 
-func (s *testServer) ovs(t *testing.T) *OVS {
+func (s *testServer) ovs(t testing.TB) *local.Client {
 	t.Helper()
-	o, err := NewOVS(ConnConfig{Endpoints: []string{s.endpoint()}, Log: quietLog()})
+	o, err := local.New(conn.Config{Endpoints: []string{s.Endpoint()}, Log: quietLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +55,7 @@ func (s *testServer) ovs(t *testing.T) *OVS {
 	return o
 }
 
-func testCtx(t *testing.T) context.Context {
+func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx

@@ -1,4 +1,4 @@
-package ovs
+package conn
 
 import (
 	"crypto/tls"

@@ -1,4 +1,4 @@
-package ovs
+package store_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
 	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
 )
 
@@ -18,12 +20,12 @@ import (
 // set, every monitoring client rebuilds it); with 256-address blocks it is
 // bounded. Results in docs/benchmarks.md.
 //
-//	go test -run '^$' -bench OneSetPerPool -benchtime 500x ./ovs/
+//	go test -run '^$' -bench OneSetPerPool -benchtime 500x ./ipam/store/
 func BenchmarkOneSetPerPool(b *testing.B) {
 	for _, used := range []int{1000, 10000, 60000} {
 		b.Run(fmt.Sprintf("used=%d", used), func(b *testing.B) {
-			s := &testServer{startTB(b)}
-			nb := s.nbTB(b)
+			s := startServer(b)
+			c := s.nb(b)
 			ctx := context.Background()
 			addrs := make([]string, 0, used)
 			a := netip.MustParseAddr("10.0.0.1")
@@ -31,26 +33,34 @@ func BenchmarkOneSetPerPool(b *testing.B) {
 				addrs = append(addrs, a.String())
 				a = a.Next()
 			}
-			if _, err := nb.transact(ctx, insertOp(nbdb.AddressSetTable, "", ovsdb.Row{"name": "one_set",
-				"addresses": strSet(addrs), "external_ids": ipamMark("pool", nil)})); err != nil {
+			if _, err := c.Transact(ctx, ovsdb.Operation{Op: ovsdb.OperationInsert, Table: nbdb.AddressSetTable,
+				Row: ovsdb.Row{"name": "one_set", "addresses": conn.StrSet(addrs),
+					"external_ids": conn.StrMap(ovs.Mark(map[string]string{"docker:ipam-kind": "pool"}))}}); err != nil {
 				b.Fatal(err)
 			}
-			for len(nb.IPAMUsed(context.Background(), "one", "set")) < used {
+			read := func() int {
+				row := &nbdb.AddressSet{Name: "one_set"}
+				if c.DB().Get(ctx, row) != nil {
+					return 0
+				}
+				return len(row.Addresses)
+			}
+			for read() < used {
 				time.Sleep(10 * time.Millisecond)
 			}
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				x := strSet([]string{a.String()})
-				_, err := nb.transact(ctx,
-					guard(nbdb.AddressSetTable, false, "one_set", ovsdb.NewCondition("addresses", ovsdb.ConditionIncludes, x)),
-					ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{nameIs("one_set")},
+				x := conn.StrSet([]string{a.String()})
+				_, err := c.Transact(ctx,
+					conn.Named(nbdb.AddressSetTable, false, "one_set", conn.SetIncludes("addresses", a.String())),
+					ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{conn.NameIs("one_set")},
 						Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("addresses", ovsdb.MutateOperationInsert, x)}})
 				if err != nil {
 					b.Fatal(err)
 				}
-				_ = nb.IPAMUsed(context.Background(), "one", "set") // the allocator reads the set to pick
-				if _, err := nb.transact(ctx, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.AddressSetTable,
-					Where:     []ovsdb.Condition{nameIs("one_set")},
+				_ = read() // the allocator reads the set to pick
+				if _, err := c.Transact(ctx, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.AddressSetTable,
+					Where:     []ovsdb.Condition{conn.NameIs("one_set")},
 					Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("addresses", ovsdb.MutateOperationDelete, x)}}); err != nil {
 					b.Fatal(err)
 				}

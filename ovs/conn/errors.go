@@ -1,4 +1,4 @@
-package ovs
+package conn
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"unicode"
 
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
 // The sentences users see when a database call fails: each names the
@@ -14,12 +15,12 @@ import (
 // about it. Errors callers expect (a guard that tripped, a row absent) keep
 // their sentinels for errors.Is.
 
-// unavailable builds the error callers see when the database cannot be
-// used; it matches ErrUnavailable.
-func (c *conn) unavailable(cause error) error {
+// Unavailable builds the error callers see when the database cannot be
+// used; it matches ovs.ErrUnavailable.
+func (c *Conn) Unavailable(cause error) error {
 	hint := "check that it runs and that " + c.flag + " names it"
 	if cause != nil && !errors.Is(cause, context.DeadlineExceeded) && !errors.Is(cause, context.Canceled) {
-		return usererr.Errorf(ErrUnavailable, hint, "cannot reach the %s at %s (%w)", c.name, c.endpoints(), cause)
+		return usererr.Errorf(ovs.ErrUnavailable, hint, "cannot reach the %s at %s (%w)", c.name, c.Endpoints(), cause)
 	}
 	c.mu.Lock()
 	last := c.lastErr
@@ -28,33 +29,34 @@ func (c *conn) unavailable(cause error) error {
 	if last != nil {
 		why = " (last error: " + last.Error() + ")"
 	}
-	return usererr.Wrap(ErrUnavailable, cause, hint, "cannot reach the %s at %s: no answer in time%s", c.name, c.endpoints(), why)
+	return usererr.Wrap(ovs.ErrUnavailable, cause, hint, "cannot reach the %s at %s: no answer in time%s", c.name, c.Endpoints(), why)
 }
 
-func (c *conn) endpoints() string { return strings.Join(c.cfg.Endpoints, ",") }
+// Endpoints is the database's address as users gave it.
+func (c *Conn) Endpoints() string { return strings.Join(c.cfg.Endpoints, ",") }
 
-// failed turns the failure of a transaction that meant to do what (a
+// Failed turns the failure of a transaction that meant to do what (a
 // phrase such as "create logical switch docker-f783e94b14db") into the
 // sentence users see: the database's refusal in its own words, never a
 // bare "operation 2 failed". Errors that already are sentences (the
 // database unreachable) pass unchanged.
-func (c *conn) failed(err error, what string) error {
+func (c *Conn) Failed(err error, what string) error {
 	if err == nil || usererr.IsSentence(err) {
 		return err
 	}
 	var oe *OpError
 	if errors.As(err, &oe) {
-		return usererr.Errorf(nil, "check the reason it gives, then try again", "the %s at %s refused to %s (%w)", c.name, c.endpoints(), what, err)
+		return usererr.Errorf(nil, "check the reason it gives, then try again", "the %s at %s refused to %s (%w)", c.name, c.Endpoints(), what, err)
 	}
-	return usererr.Errorf(nil, "try again", "the %s at %s failed to %s (%w)", c.name, c.endpoints(), what, err)
+	return usererr.Errorf(nil, "try again", "the %s at %s failed to %s (%w)", c.name, c.Endpoints(), what, err)
 }
 
-// notFound says that the row described by what is not in the database.
+// NotFound says that the row described by what is not in the database.
 // Callers that know what the user should do about it catch ErrNotFound and
 // say so; this text is for what they do not expect, a row vanishing
 // between two steps of one call.
-func (c *conn) notFound(what string) error {
-	return usererr.Errorf(ErrNotFound, "try again", "%s is not in the %s at %s", what, c.name, c.endpoints())
+func (c *Conn) NotFound(what string) error {
+	return usererr.Errorf(ovs.ErrNotFound, "try again", "%s is not in the %s at %s", what, c.name, c.Endpoints())
 }
 
 // OpError reports the failed operation of a transaction. Its text is the
@@ -88,8 +90,8 @@ func firstSentence(s string) string {
 	return s
 }
 
-// rowKind is how errors call a row of table.
-func rowKind(table string) string {
+// RowKind is how errors call a row of table.
+func RowKind(table string) string {
 	switch table {
 	case "Logical_Switch":
 		return "logical switch"
@@ -107,11 +109,11 @@ func rowKind(table string) string {
 	return "row of " + table
 }
 
-// readFailed explains a failed read of the monitor cache, which waits for
+// ReadFailed explains a failed read of the monitor cache, which waits for
 // the cache to catch up after a reconnection until ctx ends.
-func (c *conn) readFailed(ctx context.Context, err error, what string) error {
+func (c *Conn) ReadFailed(ctx context.Context, err error, what string) error {
 	if ctx.Err() != nil {
-		return c.unavailable(ctx.Err())
+		return c.Unavailable(ctx.Err())
 	}
-	return c.failed(err, "read "+what)
+	return c.Failed(err, "read "+what)
 }

@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
+)
+
+// Used returns the claimed addresses of one block as the cache has them.
+// It may lag; claims are decided by Claim's transaction. After a
+// reconnect libovsdb waits for its cache to catch up, up to ctx's end.
+func (s *Store) Used(ctx context.Context, pool, block string) []netip.Addr {
+	if !s.c.Ready() {
+		return nil
+	}
+	row := &nbdb.AddressSet{Name: blockRowName(pool, block)}
+	if s.c.DB().Get(ctx, row) != nil {
+		return nil
+	}
+	return parseAddrs(row.Addresses)
+}
+
+func parseAddrs(ss []string) []netip.Addr {
+	out := make([]netip.Addr, 0, len(ss))
+	for _, v := range ss {
+		if a, err := netip.ParseAddr(v); err == nil {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Claim claims address a in the given block of pool; ovs.ErrTaken if it is
+// claimed already, ovs.ErrNotFound if the pool is gone. With cursor, the
+// pool's allocation cursor moves to a in the same transaction.
+func (s *Store) Claim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error {
+	for attempt := 0; attempt < 3; attempt++ {
+		done, err := s.claimInBlock(ctx, pool, block, a, cursor)
+		if err != nil || done {
+			return err
+		}
+		// No block row yet: create it holding a. If another daemon creates
+		// it first, the guard fails and the claim above is tried again.
+		err = s.claimNewBlock(ctx, pool, block, a, cursor)
+		if !errors.Is(err, ovs.ErrStale) {
+			return err
+		}
+	}
+	return usererr.Errorf(nil, "try again", "address %s could not be claimed in IPAM pool %s: its block kept changing", a, pool)
+}
+
+// claimInBlock reports done=false when the block row does not exist.
+func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Addr, cursor bool) (bool, error) {
+	row := blockRowName(pool, block)
+	tx, err := s.c.NewTx(ctx)
+	if err != nil {
+		return false, err
+	}
+	tx.Add("pool")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool)))
+	// Fails at once if the block already holds a.
+	tx.Add("free")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row,
+		conn.SetIncludes("addresses", a.String()))))
+	as := &nbdb.AddressSet{Name: row}
+	tx.Add("claim")(s.c.DB().Where(as).Mutate(as, model.Mutation{Field: &as.Addresses,
+		Mutator: ovsdb.MutateOperationInsert, Value: []string{a.String()}}))
+	if cursor {
+		tx.Add("cursor")(s.setKey(pool, lastKey, a.String()))
+	}
+	if err := tx.Err(); err != nil {
+		return false, err
+	}
+	res, err := s.c.Transact(ctx, tx.Ops...)
+	switch {
+	case tx.FailedIn(err, "pool"):
+		return false, s.c.NotFound("IPAM pool " + pool)
+	case tx.FailedIn(err, "free"):
+		return false, usererr.Errorf(ovs.ErrTaken, "choose another address", "address %s is already claimed in IPAM pool %s", a, pool)
+	case err != nil:
+		return false, s.c.Failed(err, "claim address "+a.String()+" in IPAM pool "+pool)
+	}
+	return tx.Count(res, "claim") == 1, nil
+}
+
+func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error {
+	row := blockRowName(pool, block)
+	tx, err := s.c.NewTx(ctx)
+	if err != nil {
+		return err
+	}
+	tx.Add("pool")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool)))
+	tx.Add("absent")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row)))
+	tx.Add("create")(s.c.DB().Create(&nbdb.AddressSet{Name: row, Addresses: []string{a.String()},
+		ExternalIDs: mark("block", map[string]string{poolKey: pool})}))
+	if cursor {
+		tx.Add("cursor")(s.setKey(pool, lastKey, a.String()))
+	}
+	if err := tx.Err(); err != nil {
+		return err
+	}
+	_, err = s.c.Transact(ctx, tx.Ops...)
+	switch {
+	case tx.FailedIn(err, "pool"):
+		return s.c.NotFound("IPAM pool " + pool)
+	case tx.FailedIn(err, "absent"):
+		return ovs.ErrStale
+	case err != nil:
+		return s.c.Failed(err, "claim address "+a.String()+" in IPAM pool "+pool)
+	}
+	return nil
+}
+
+// Release releases a claim; releasing what is not claimed is success.
+func (s *Store) Release(ctx context.Context, pool, block string, a netip.Addr) error {
+	if err := s.c.WaitReady(ctx); err != nil {
+		return err
+	}
+	as := &nbdb.AddressSet{Name: blockRowName(pool, block)}
+	ops, err := s.c.DB().Where(as).Mutate(as, model.Mutation{Field: &as.Addresses,
+		Mutator: ovsdb.MutateOperationDelete, Value: []string{a.String()}})
+	if err != nil {
+		return err
+	}
+	if _, err := s.c.TransactIdempotent(ctx, ops...); err != nil {
+		return s.c.Failed(err, "release address "+a.String()+" of IPAM pool "+pool)
+	}
+	return nil
+}
+
+// Claimed lists the claimed addresses of every pool, by pool row name, as
+// the server has them.
+func (s *Store) Claimed(ctx context.Context) (map[string][]netip.Addr, error) {
+	rows, err := conn.Select[*nbdb.AddressSet](ctx, s.c.Conn, nbdb.AddressSetTable, ofKind("block"))
+	if err != nil {
+		return nil, err
+	}
+	out := map[string][]netip.Addr{}
+	for _, r := range rows {
+		pool := r.ExternalIDs[poolKey]
+		out[pool] = append(out[pool], parseAddrs(r.Addresses)...)
+	}
+	return out, nil
+}
+
+// Claims counts the claimed addresses of every pool, by pool row name.
+func (s *Store) Claims(ctx context.Context) (map[string]int, error) {
+	claimed, err := s.Claimed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	n := make(map[string]int, len(claimed))
+	for pool, addrs := range claimed {
+		n[pool] = len(addrs)
+	}
+	return n, nil
+}

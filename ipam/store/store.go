@@ -1,0 +1,233 @@
+// Package store keeps IPAM's pools and claims in the OVN Northbound
+// database, as Address_Set rows carrying the owner mark, on the
+// Northbound connection (whose monitors follow our address sets):
+//   - one "generation" row, ovn_docker_ipam, whose counter every pool
+//     creation bumps: a creation that saw generation G fails if another
+//     daemon created a pool since, so overlap checks are never raced;
+//   - one row per pool, named from its space and subnet (RowName), with the
+//     subnet, range, allocation cursor and creating chassis in external_ids
+//     and no addresses;
+//   - one row per block of 256 addresses of a pool, created on first use,
+//     whose addresses are the claimed ones. A claim is a "wait" that fails
+//     if the block already holds the address, then an insert: atomic across
+//     daemons, and it touches one small row whatever the pool's size.
+package store
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
+	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
+)
+
+const (
+	kindKey   = "docker:ipam-kind" // generation, pool or block
+	poolKey   = "docker:ipam-pool" // the pool row's name, on the pool and its blocks
+	spaceKey  = "docker:ipam-space"
+	subnetKey = "docker:ipam-subnet"
+	rangeKey  = "docker:ipam-range"
+	lastKey   = "docker:ipam-last"
+	genKey    = "docker:ipam-generation"
+	genRow    = "ovn_docker_ipam"
+)
+
+// Store is IPAM's storage in NB.
+type Store struct{ c *nb.Client }
+
+// New returns the store on the Northbound client c.
+func New(c *nb.Client) *Store { return &Store{c: c} }
+
+// Pool is a stored pool.
+type Pool struct {
+	Name   string // row name, see RowName
+	Space  string
+	Subnet netip.Prefix
+	Range  netip.Prefix // invalid when the pool has no sub-range
+	Last   netip.Addr   // the last address handed out dynamically, if any
+	// Chassis is the chassis whose daemon created the pool: only that
+	// host's reconciliation may remove it once its Docker engine forgets
+	// the network. Empty on pools made before it was recorded.
+	Chassis string
+}
+
+// RowName names a pool's row; space must be [a-z]+.
+func RowName(space string, subnet netip.Prefix) string {
+	b := subnet.Masked().Addr().AsSlice()
+	return fmt.Sprintf("%s_%s_%x_%d", genRow, space, b, subnet.Bits())
+}
+
+func blockRowName(pool, block string) string { return pool + "_" + block }
+
+// Snapshot is a consistent view of what pool creation must not overlap.
+type Snapshot struct {
+	Generation    string
+	Pools         []Pool
+	SwitchSubnets []netip.Prefix // subnets recorded on any logical switch
+}
+
+func mark(kind string, extra map[string]string) map[string]string {
+	m := ovs.Mark(extra)
+	m[kindKey] = kind
+	return m
+}
+
+func ofKind(kind string) ovsdb.Condition {
+	return conn.Includes("external_ids", mark(kind, nil))
+}
+
+func poolFromRow(r *nbdb.AddressSet) (Pool, bool) {
+	ids := r.ExternalIDs
+	subnet, err := netip.ParsePrefix(ids[subnetKey])
+	if err != nil {
+		return Pool{}, false
+	}
+	p := Pool{Name: r.Name, Space: ids[spaceKey], Subnet: subnet, Chassis: ids[nb.ChassisKey]}
+	p.Range, _ = netip.ParsePrefix(ids[rangeKey])
+	p.Last, _ = netip.ParseAddr(ids[lastKey])
+	return p, true
+}
+
+// setKey is the mutation that sets one key of the row's external_ids.
+func (s *Store) setKey(name, key, value string) ([]ovsdb.Operation, error) {
+	as := &nbdb.AddressSet{Name: name}
+	return s.c.DB().Where(as).Mutate(as,
+		model.Mutation{Field: &as.ExternalIDs, Mutator: ovsdb.MutateOperationDelete, Value: []string{key}},
+		model.Mutation{Field: &as.ExternalIDs, Mutator: ovsdb.MutateOperationInsert, Value: map[string]string{key: value}})
+}
+
+// ensureGeneration creates the generation row unless it exists.
+func (s *Store) ensureGeneration(ctx context.Context) error {
+	tx, err := s.c.NewTx(ctx)
+	if err != nil {
+		return err
+	}
+	tx.Add("absent")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, genRow)))
+	tx.Add("create")(s.c.DB().Create(&nbdb.AddressSet{Name: genRow, ExternalIDs: mark("generation", map[string]string{genKey: "0"})}))
+	if err := tx.Err(); err != nil {
+		return err
+	}
+	_, err = s.c.TransactIdempotent(ctx, tx.Ops...)
+	if err != nil && !tx.FailedIn(err, "absent") {
+		return s.c.Failed(err, "create the IPAM generation row "+genRow)
+	}
+	return nil
+}
+
+// Snapshot reads the generation, every pool and every switch's subnets in
+// one transaction. It writes nothing: `ovn-docker status` and
+// reconciliation use it too. Before the first pool is ever created the
+// generation row does not exist and Generation is "".
+func (s *Store) Snapshot(ctx context.Context) (*Snapshot, error) {
+	res, err := s.c.TransactIdempotent(ctx,
+		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{conn.NameIs(genRow)}},
+		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.AddressSetTable, Where: []ovsdb.Condition{ofKind("pool")}},
+		ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.LogicalSwitchTable, Where: []ovsdb.Condition{},
+			Columns: []string{"name", "external_ids", "other_config"}},
+	)
+	if err != nil {
+		return nil, s.c.Failed(err, "read the IPAM pools")
+	}
+	gen, err := conn.Decode[*nbdb.AddressSet](s.c.Conn, nbdb.AddressSetTable, res[0].Rows)
+	if err != nil {
+		return nil, err
+	}
+	snap := &Snapshot{}
+	if len(gen) == 1 {
+		snap.Generation = gen[0].ExternalIDs[genKey]
+	}
+	pools, err := conn.Decode[*nbdb.AddressSet](s.c.Conn, nbdb.AddressSetTable, res[1].Rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range pools {
+		if p, ok := poolFromRow(r); ok {
+			snap.Pools = append(snap.Pools, p)
+		}
+	}
+	switches, err := conn.Decode[*nbdb.LogicalSwitch](s.c.Conn, nbdb.LogicalSwitchTable, res[2].Rows)
+	if err != nil {
+		return nil, err
+	}
+	for _, ls := range switches {
+		snap.SwitchSubnets = append(snap.SwitchSubnets, nb.SwitchSubnets(ls)...)
+	}
+	return snap, nil
+}
+
+// CreatePool stores a pool, provided no pool was created since the
+// snapshot of the given generation (ovs.ErrStale) and the name is free
+// (ovs.ErrConflict). Generation "" (no pool was ever made) creates the
+// generation row first.
+func (s *Store) CreatePool(ctx context.Context, p Pool, generation string) error {
+	if generation == "" {
+		if err := s.ensureGeneration(ctx); err != nil {
+			return err
+		}
+		generation = "0"
+	}
+	n, err := strconv.Atoi(generation)
+	if err != nil {
+		return usererr.Errorf(nil, "check what changed it",
+			"the IPAM generation row %s in the %s holds %q, not a number", genRow, s.c.Name(), generation)
+	}
+	ids := map[string]string{poolKey: p.Name, spaceKey: p.Space, subnetKey: p.Subnet.String(), nb.ChassisKey: p.Chassis}
+	if p.Range.IsValid() {
+		ids[rangeKey] = p.Range.String()
+	}
+	tx, err := s.c.NewTx(ctx)
+	if err != nil {
+		return err
+	}
+	tx.Add("generation")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, genRow,
+		conn.Includes("external_ids", map[string]string{genKey: generation}))))
+	tx.Add("bump")(s.setKey(genRow, genKey, strconv.Itoa(n+1)))
+	tx.Add("absent")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, p.Name)))
+	tx.Add("create")(s.c.DB().Create(&nbdb.AddressSet{Name: p.Name, ExternalIDs: mark("pool", ids)}))
+	if err := tx.Err(); err != nil {
+		return err
+	}
+	_, err = s.c.Transact(ctx, tx.Ops...)
+	switch {
+	case err == nil:
+		return nil
+	case tx.FailedIn(err, "generation"):
+		return ovs.ErrStale
+	case tx.FailedIn(err, "absent"):
+		return usererr.Errorf(ovs.ErrConflict, "choose another subnet", "IPAM pool %s is already in the %s", p.Name, s.c.Name())
+	}
+	return s.c.Failed(err, "create IPAM pool "+p.Name)
+}
+
+// Pool returns the stored pool named name (ovs.ErrNotFound if none).
+func (s *Store) Pool(ctx context.Context, name string) (*Pool, error) {
+	row, err := conn.Get(ctx, s.c.Conn, &nbdb.AddressSet{Name: name}, "IPAM pool "+name, conn.NameIs(name))
+	if err != nil {
+		return nil, err
+	}
+	p, ok := poolFromRow(row)
+	if !ok || row.ExternalIDs[kindKey] != "pool" {
+		return nil, s.c.NotFound("IPAM pool " + name)
+	}
+	return &p, nil
+}
+
+// DeletePool deletes a pool and its blocks; an absent pool is success. The
+// rows are chosen by the server, so a block another daemon made a moment
+// ago goes too.
+func (s *Store) DeletePool(ctx context.Context, name string) error {
+	_, err := s.c.TransactIdempotent(ctx, conn.DeleteWhere(nbdb.AddressSetTable,
+		conn.Includes("external_ids", ovs.Mark(map[string]string{poolKey: name}))))
+	if err != nil {
+		return s.c.Failed(err, "delete IPAM pool "+name)
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+// Package nb is the OVN Northbound database as Docker's networks and
+// endpoints see it: a network is a Logical_Switch, an endpoint a
+// Logical_Switch_Port. One file per table; in each, typed builders return
+// the operations of one step, and the exported calls compose them into one
+// checked transaction per action.
+package nb
+
+import (
+	"github.com/ovn-kubernetes/libovsdb/client"
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
+)
+
+// Client is the driver's handle on the Northbound database.
+type Client struct{ *conn.Conn }
+
+// dbModel lists only the tables used, so a newer NB schema with more
+// tables still validates against it; the client index finds a network's
+// switch without a scan.
+func dbModel() (model.ClientDBModel, error) {
+	m, err := model.NewClientDBModel("OVN_Northbound", map[string]model.Model{
+		nbdb.LogicalSwitchTable:     &nbdb.LogicalSwitch{},
+		nbdb.LogicalSwitchPortTable: &nbdb.LogicalSwitchPort{},
+		nbdb.AddressSetTable:        &nbdb.AddressSet{},
+	})
+	if err != nil {
+		return m, err
+	}
+	m.SetIndexes(map[string][]model.ClientIndex{
+		nbdb.LogicalSwitchTable: {{Columns: []model.ColumnKey{{Column: "external_ids", Key: ovs.NetworkIDKey}}}},
+	})
+	return m, nil
+}
+
+// New prepares a Northbound client; Run connects it. Its cache follows
+// only rows carrying our mark, and only the columns used: what other
+// software keeps in the same NB (ovn-kubernetes' thousands of ports) costs
+// this daemon nothing per call.
+func New(cfg conn.Config) (*Client, error) {
+	m, err := dbModel()
+	if err != nil {
+		return nil, err
+	}
+	ls, lsp, as := &nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.AddressSet{}
+	c, err := conn.New("OVN northbound database", "--nb", m, cfg,
+		client.WithConditionalTable(ls, owned(&ls.ExternalIDs), &ls.Name, &ls.Ports, &ls.ExternalIDs),
+		client.WithConditionalTable(lsp, owned(&lsp.ExternalIDs), &lsp.Name, &lsp.Addresses, &lsp.PortSecurity,
+			&lsp.Options, &lsp.ExternalIDs, &lsp.Up),
+		client.WithConditionalTable(as, owned(&as.ExternalIDs), &as.Name, &as.Addresses, &as.ExternalIDs),
+	)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{c}, nil
+}
+
+// owned is the monitor condition that follows only our rows.
+func owned(field *map[string]string) []model.Condition {
+	return []model.Condition{{Field: field, Function: ovsdb.ConditionIncludes,
+		Value: map[string]string{ovs.OwnerKey: ovs.OwnerValue}}}
+}
+
+// ownedBy is the server-side condition on a network's rows.
+func ownedBy(networkID string) ovsdb.Condition {
+	return conn.Includes("external_ids", ovs.Mark(map[string]string{ovs.NetworkIDKey: networkID}))
+}
+
+// short is the prefix Docker shows of an ID (docker network ls).
+func short(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
