@@ -57,7 +57,7 @@ func (d *Driver) sweepAbandoned(ctx context.Context) ([]string, error) {
 	var swept []string
 	for _, id := range d.abandoned.list(d.cfg.Now()) {
 		unlock := d.locks.lock("net/" + id)
-		deleted, err := d.nb.DeleteSwitch(ctx, id)
+		deleted, err := d.removeSwitch(ctx, id)
 		unlock()
 		if err != nil {
 			return swept, err

@@ -28,7 +28,8 @@ import (
 type NB interface {
 	EnsureSwitch(ctx context.Context, s nb.Switch) (bool, error)
 	Switch(ctx context.Context, networkID string) (*nb.Switch, error)
-	DeleteSwitch(ctx context.Context, networkID string) (bool, error)
+	EnsureSharedSwitch(ctx context.Context, s nb.Switch, defaultMTU int) (bool, error)
+	DeleteSwitch(ctx context.Context, networkID, chassis string) (bool, error)
 	EnsurePort(ctx context.Context, sw *nb.Switch, p nb.Port) (bool, error)
 	BindPort(ctx context.Context, name, chassis string) error
 	Port(ctx context.Context, name string) (*nb.Port, error)

@@ -39,19 +39,61 @@ func (f *fakeNB) EnsureSwitch(_ context.Context, s nb.Switch) (bool, error) {
 func (f *fakeNB) Switch(_ context.Context, id string) (*nb.Switch, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s, ok := f.switches[id]
-	if !ok {
-		return nil, ovs.ErrNotFound
+	if s, ok := f.switches[id]; ok {
+		if s.Shared == "" {
+			s.Refs = []nb.Ref{{NetworkID: s.NetworkID, Chassis: s.Chassis, Aux: s.Aux}}
+		}
+		return &s, nil
 	}
-	return &s, nil
+	for _, s := range f.switches {
+		for _, r := range s.Refs {
+			if s.Shared != "" && r.NetworkID == id {
+				return &s, nil
+			}
+		}
+	}
+	return nil, ovs.ErrNotFound
 }
 
-func (f *fakeNB) DeleteSwitch(_ context.Context, id string) (bool, error) {
+// EnsureSharedSwitch keeps a shared switch under its name, its refs
+// gathered from every host's call.
+func (f *fakeNB) EnsureSharedSwitch(_ context.Context, s nb.Switch, mtu int) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	_, ok := f.switches[id]
-	delete(f.switches, id)
-	return ok, nil
+	have, ok := f.switches[s.Shared]
+	if !ok {
+		if s.MTU == 0 {
+			s.MTU = mtu
+		}
+		f.switches[s.Shared] = s
+		return true, nil
+	}
+	have.Refs = append(have.Refs, s.Refs...)
+	f.switches[s.Shared] = have
+	return false, nil
+}
+
+func (f *fakeNB) DeleteSwitch(_ context.Context, id, chassis string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.switches[id]; ok {
+		delete(f.switches, id)
+		return true, nil
+	}
+	for name, s := range f.switches {
+		for i, r := range s.Refs {
+			if s.Shared != "" && r.NetworkID == id && r.Chassis == chassis {
+				s.Refs = append(s.Refs[:i:i], s.Refs[i+1:]...)
+				if len(s.Refs) == 0 {
+					delete(f.switches, name)
+					return true, nil
+				}
+				f.switches[name] = s
+				return false, nil
+			}
+		}
+	}
+	return false, nil
 }
 
 func (f *fakeNB) EnsurePort(_ context.Context, sw *nb.Switch, p nb.Port) (bool, error) {
@@ -104,6 +146,9 @@ func (f *fakeNB) Switches(context.Context) ([]*nb.Switch, error) {
 	var out []*nb.Switch
 	for _, s := range f.switches {
 		s := s
+		if s.Shared == "" {
+			s.Refs = []nb.Ref{{NetworkID: s.NetworkID, Chassis: s.Chassis, Aux: s.Aux}}
+		}
 		out = append(out, &s)
 	}
 	return out, nil

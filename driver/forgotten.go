@@ -25,8 +25,10 @@ func (d *Driver) ReconcileNetworks(ctx context.Context, known map[string]bool) (
 	}
 	var suspects []string
 	for _, s := range switches {
-		if s.Chassis == chassis && !known[s.NetworkID] {
-			suspects = append(suspects, s.NetworkID)
+		for _, r := range s.Refs {
+			if r.Chassis == chassis && !known[r.NetworkID] {
+				suspects = append(suspects, r.NetworkID)
+			}
 		}
 	}
 	var removed []string
@@ -45,13 +47,11 @@ func (d *Driver) ReconcileNetworks(ctx context.Context, known map[string]bool) (
 
 func (d *Driver) removeForgotten(ctx context.Context, networkID string) (bool, error) {
 	defer d.locks.lock("net/" + networkID)()
-	deleted, err := d.nb.DeleteSwitch(ctx, networkID)
+	deleted, err := d.removeSwitch(ctx, networkID)
 	if err != nil {
 		return false, err
 	}
-	if deleted {
-		d.cfg.Log.WithFields(map[string]any{"network": networkID, "switch": SwitchName(networkID)}).
-			Warn("reconcile: removed the switch of a network Docker no longer knows")
-	}
-	return deleted, nil
+	d.cfg.Log.WithFields(map[string]any{"network": networkID, "switch_deleted": deleted}).
+		Warn("reconcile: removed a network Docker no longer knows from its switch")
+	return true, nil
 }

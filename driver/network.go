@@ -27,23 +27,30 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	if err != nil {
 		return err
 	}
-	if cfg.MTU == 0 {
-		if cfg.MTU, err = d.defaultMTU(ctx, cfg.ID); err != nil {
+	mtu := cfg.MTU
+	if mtu == 0 {
+		if mtu, err = d.defaultMTU(ctx, cfg.ID); err != nil {
 			return err
 		}
 	}
-	created, err := d.nb.EnsureSwitch(ctx, nb.Switch{
-		Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
-		Gateways: cfg.Gateways(), MTU: cfg.MTU, Internal: cfg.Internal, Aux: cfg.Aux(),
-		Chassis: chassis, Pools: cfg.PoolIDs(),
-	})
+	sw := nb.Switch{Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
+		Gateways: cfg.Gateways(), MTU: mtu, Internal: cfg.Internal, Aux: cfg.Aux(),
+		Chassis: chassis, Pools: cfg.PoolIDs()}
+	var created bool
+	if cfg.Shared == "" {
+		created, err = d.nb.EnsureSwitch(ctx, sw)
+	} else {
+		sw.Name, sw.Shared, sw.MTU = cfg.Shared, cfg.Shared, cfg.MTU
+		sw.Refs = []nb.Ref{{NetworkID: cfg.ID, Chassis: chassis, Aux: cfg.Aux()}}
+		created, err = d.nb.EnsureSharedSwitch(ctx, sw, mtu)
+	}
 	d.abandoned.note(cfg.ID, err, d.cfg.Now())
 	if err != nil {
 		return err
 	}
 	d.crashPoint("create-network")
-	d.cfg.Log.WithFields(map[string]any{"network": cfg.ID, "switch": SwitchName(cfg.ID),
-		"subnets": cfg.Subnets(), "mtu": cfg.MTU, "created": created}).Info("network ready")
+	d.cfg.Log.WithFields(map[string]any{"network": cfg.ID, "switch": sw.Name,
+		"subnets": cfg.Subnets(), "mtu": sw.MTU, "created": created}).Info("network ready")
 	return nil
 }
 
@@ -69,7 +76,7 @@ func (d *Driver) DeleteNetwork(ctx context.Context, req *network.DeleteNetworkRe
 		return err
 	}
 	defer d.locks.lock("net/" + req.NetworkID)()
-	deleted, err := d.nb.DeleteSwitch(ctx, req.NetworkID)
+	deleted, err := d.removeSwitch(ctx, req.NetworkID)
 	if err != nil {
 		return err
 	}
@@ -85,4 +92,19 @@ func networkNotFound(networkID string, err error) error {
 			shortID(networkID), SwitchName(networkID))
 	}
 	return err
+}
+
+// removeSwitch removes this host's network from its switch: the switch
+// itself for a per-host network, this host's reference (and the switch with
+// the last one) for a shared one, which is why it needs the chassis name.
+func (d *Driver) removeSwitch(ctx context.Context, networkID string) (bool, error) {
+	chassis, err := d.ovs.SystemID(ctx)
+	if err != nil {
+		chassis = "" // a per-host network's switch goes all the same
+	}
+	deleted, err2 := d.nb.DeleteSwitch(ctx, networkID, chassis)
+	if err2 != nil && err != nil {
+		return false, err
+	}
+	return deleted, err2
 }

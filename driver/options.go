@@ -41,7 +41,15 @@ const (
 	OptMTUShort = "mtu"
 )
 
-var knownOptions = []string{OptMTU, OptMTUShort}
+// OptNetwork names an OVN network shared by every host that creates a
+// Docker network with the same name: one logical switch for all of them.
+const OptNetwork = "ovn.network"
+
+var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork}
+
+// sharedName is what ovn.network may be: it names a logical switch, and
+// "docker-" names are this driver's per-host switches.
+var sharedName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // MTU bounds: below 1280 IPv6 cannot run; 68 is IPv4's floor.
 const (
@@ -65,6 +73,9 @@ type NetworkConfig struct {
 	IPv6     []Pool
 	MTU      int // 0: the driver picks from the underlay
 	Internal bool
+	// Shared is the ovn.network name: the network's switch is shared with
+	// every host that creates a network with that name. Empty: per host.
+	Shared string
 }
 
 // Subnets lists every subnet, IPv4 first, as CIDR strings.
@@ -145,6 +156,9 @@ func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 	}
 	generic, err := genericOptions(req.Options)
 	if err != nil {
+		return cfg, err
+	}
+	if cfg.Shared, err = parseShared(generic); err != nil {
 		return cfg, err
 	}
 	if cfg.MTU, err = parseMTU(generic, len(cfg.IPv6) > 0); err != nil {
@@ -243,7 +257,7 @@ func genericOptions(opts map[string]any) (map[string]string, error) {
 			continue
 		}
 		if !isKnownOption(k) {
-			return nil, invalid("remove it (the driver takes only "+strings.Join(knownOptions, " and ")+")",
+			return nil, invalid("remove it (the driver takes "+strings.Join(knownOptions, ", ")+")",
 				"unknown option %q for the openvswitch driver", k)
 		}
 		out[k] = fmt.Sprint(v)
@@ -297,4 +311,17 @@ func parseAddr(s string, v6 bool) (netip.Prefix, error) {
 		return netip.Prefix{}, invalid(notDocker, "%q is not a valid %s address with prefix length", s, family)
 	}
 	return p, nil
+}
+
+// parseShared reads -o ovn.network=NAME.
+func parseShared(generic map[string]string) (string, error) {
+	name, ok := generic[OptNetwork]
+	if !ok {
+		return "", nil
+	}
+	if !sharedName.MatchString(name) || strings.HasPrefix(name, "docker-") {
+		return "", invalid("give 1 to 64 letters, digits, '_', '.' or '-', not starting with docker-",
+			"%s=%q is not a valid OVN network name", OptNetwork, name)
+	}
+	return name, nil
 }

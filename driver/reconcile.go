@@ -270,10 +270,15 @@ func (d *Driver) AddressesInUse(ctx context.Context) (map[string]map[netip.Addr]
 	}
 	out := map[string]map[netip.Addr]bool{}
 	for _, s := range switches {
-		if s.Chassis != chassis || chassis == "" {
+		if !usedHere(s, chassis) {
 			continue
 		}
-		held := append(append(append([]string{}, byNet[s.NetworkID]...), s.Aux...), gatewayAddrs(s.Gateways)...)
+		// A shared switch's pool holds every host's endpoints and aux
+		// reservations.
+		held := gatewayAddrs(s.Gateways)
+		for _, r := range s.Refs {
+			held = append(append(held, byNet[r.NetworkID]...), r.Aux...)
+		}
 		for _, id := range s.Pools {
 			_, sub, _ := strings.Cut(id, "/")
 			if p, err := netip.ParsePrefix(sub); err == nil {
@@ -282,6 +287,16 @@ func (d *Driver) AddressesInUse(ctx context.Context) (map[string]map[netip.Addr]
 		}
 	}
 	return out, nil
+}
+
+// usedHere: this host created the switch, or has a network on it.
+func usedHere(s *nb.Switch, chassis string) bool {
+	for _, r := range s.Refs {
+		if r.Chassis == chassis && chassis != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func gatewayAddrs(cidrs []string) []string {

@@ -41,6 +41,12 @@ func Decode[T model.Model](c *Conn, table string, rows []ovsdb.Row) ([]T, error)
 			return nil, usererr.Errorf(nil, "check that its schema is at least the one ovn-docker was built for",
 				"the %s at %s sent a %s row ovn-docker cannot read (%w)", c.name, c.Endpoints(), table, err)
 		}
+		// GetRowData skips the row's UUID, which callers need to act on it.
+		if u, ok := rows[i]["_uuid"].(ovsdb.UUID); ok {
+			if err := info.SetField("_uuid", u.GoUUID); err != nil {
+				return nil, err
+			}
+		}
 		out = append(out, m.(T))
 	}
 	return out, nil

@@ -3,6 +3,7 @@ package conn
 import (
 	"context"
 	"errors"
+	"strings"
 	"reflect"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -82,3 +83,11 @@ func (t *Tx) UUID(res []ovsdb.OperationResult, namedUUID string) string {
 }
 
 func modelType(m any) reflect.Type { return reflect.TypeOf(m) }
+
+// IndexClash reports whether err is a commit refused because two rows would
+// share a value of the unique index on column: a row already there.
+func IndexClash(err error, column string) bool {
+	var oe *OpError
+	return errors.As(err, &oe) && oe.Kind == "constraint violation" &&
+		strings.Contains(oe.Details, "index on column \""+column+"\"")
+}

@@ -74,7 +74,7 @@ func TestEnsureSwitchRefusesForeignSwitch(t *testing.T) {
 	if !errors.Is(err, ovs.ErrConflict) {
 		t.Fatalf("got %v, want ovs.ErrConflict", err)
 	}
-	if _, err := c.DeleteSwitch(testCtx(t), netID); err != nil {
+	if _, err := c.DeleteSwitch(testCtx(t), netID, "host1"); err != nil {
 		t.Fatal(err)
 	}
 	if got := s.nbctl("--bare", "--columns=name", "list", "Logical_Switch"); got != "docker-f783e94b14db" {
@@ -156,7 +156,7 @@ func TestDeleteSwitchTakesItsPorts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, want := range []bool{true, false} {
-		deleted, err := c.DeleteSwitch(ctx, netID)
+		deleted, err := c.DeleteSwitch(ctx, netID, "host1")
 		if err != nil || deleted != want {
 			t.Fatalf("DeleteSwitch #%d: %v %v", i, deleted, err)
 		}

@@ -61,12 +61,6 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) *Port {
 
 // Builders.
 
-// portAbsent fails the transaction if a port of that name exists, so a
-// retried CreateEndpoint is told apart from a failure.
-func portAbsent(name string) ([]ovsdb.Operation, error) {
-	return conn.Guard(conn.Named(nbdb.LogicalSwitchPortTable, false, name))
-}
-
 // createPortOnSwitch inserts the port and adds it to its switch: a port is
 // not a root row, so it can never be left without one.
 func (c *Client) createPortOnSwitch(s *Switch, p Port) ([]ovsdb.Operation, error) {
@@ -97,7 +91,6 @@ func (c *Client) EnsurePort(ctx context.Context, s *Switch, p Port) (created boo
 		return false, err
 	}
 	tx.Add("switch")(switchIsNetworks(s))
-	tx.Add("absent")(portAbsent(p.Name))
 	tx.Add("create")(c.createPortOnSwitch(s, p))
 	if err := tx.Err(); err != nil {
 		return false, err
@@ -108,7 +101,11 @@ func (c *Client) EnsurePort(ctx context.Context, s *Switch, p Port) (created boo
 		return true, nil
 	case tx.FailedIn(err, "switch"):
 		return false, c.NotFound("the logical switch of network " + short(p.NetworkID))
-	case tx.FailedIn(err, "absent"):
+	case conn.IndexClash(err, "name"):
+		// A retried CreateEndpoint: the schema's unique index on the name
+		// refuses the second port at commit. (A "wait" guard on the name
+		// would do the same but costs the server a scan of every port in
+		// NB, ovn-kubernetes' included: the index does not serve waits.)
 		return false, c.rewritePort(ctx, p)
 	default:
 		return false, c.Failed(err, "create the logical port of endpoint "+short(p.EndpointID))

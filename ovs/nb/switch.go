@@ -3,6 +3,7 @@ package nb
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,31 +41,57 @@ type Switch struct {
 	Chassis   string   // the chassis whose daemon created it
 	Pools     []string // "<address space>/<subnet>" of each pool, as Docker's IPAM named it
 	Ports     int      // logical ports attached (filled on reads)
+	// Shared is the ovn.network name of a switch shared by hosts (it is
+	// then also its Name); empty for a per-host network's switch, whose
+	// one user is NetworkID on Chassis.
+	Shared string
+	// Refs are the Docker networks using the switch: one per host (and
+	// network) for a shared switch; the creator alone for a per-host one.
+	Refs []Ref
+}
+
+// Ref is one host's Docker network on a switch.
+type Ref struct {
+	NetworkID string
+	Chassis   string
+	Aux       []string // the --aux-address reservations of that host's network
 }
 
 func (s Switch) externalIDs() map[string]string {
-	return ovs.Mark(map[string]string{
-		ovs.NetworkIDKey: s.NetworkID,
-		subnetsKey:       strings.Join(s.Subnets, ","),
-		gatewaysKey:      strings.Join(s.Gateways, ","),
-		mtuKey:           strconv.Itoa(s.MTU),
-		internalKey:      strconv.FormatBool(s.Internal),
-		auxKey:           strings.Join(s.Aux, ","),
-		ChassisKey:       s.Chassis,
-		poolsKey:         strings.Join(s.Pools, ","),
-	})
+	ids := map[string]string{
+		subnetsKey:  strings.Join(s.Subnets, ","),
+		gatewaysKey: strings.Join(s.Gateways, ","),
+		mtuKey:      strconv.Itoa(s.MTU),
+		internalKey: strconv.FormatBool(s.Internal),
+		poolsKey:    strings.Join(s.Pools, ","),
+	}
+	if s.Shared != "" {
+		ids[sharedKey] = s.Shared
+		for _, r := range s.Refs {
+			ids[r.key()] = strings.Join(r.Aux, ",")
+		}
+	} else {
+		ids[ovs.NetworkIDKey], ids[ChassisKey], ids[auxKey] = s.NetworkID, s.Chassis, strings.Join(s.Aux, ",")
+	}
+	return ovs.Mark(ids)
 }
 
 func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 	ids := ls.ExternalIDs
 	mtu, _ := strconv.Atoi(ids[mtuKey])
 	internal, _ := strconv.ParseBool(ids[internalKey])
-	return &Switch{
+	s := &Switch{
 		UUID: ls.UUID, Name: ls.Name, NetworkID: ids[ovs.NetworkIDKey],
 		Subnets: SplitList(ids[subnetsKey]), Gateways: SplitList(ids[gatewaysKey]),
 		MTU: mtu, Internal: internal, Aux: SplitList(ids[auxKey]), Chassis: ids[ChassisKey], Pools: SplitList(ids[poolsKey]),
-		Ports: len(ls.Ports),
+		Ports: len(ls.Ports), Shared: ids[sharedKey],
 	}
+	if s.Shared == "" {
+		s.Refs = []Ref{{NetworkID: s.NetworkID, Chassis: s.Chassis, Aux: s.Aux}}
+		return s
+	}
+	s.Refs = refsOf(ids)
+	return s
 }
 
 // SplitList reads the comma-separated lists kept in external_ids.
@@ -92,8 +119,12 @@ func switchAbsent(name string) ([]ovsdb.Operation, error) {
 // switchIsNetworks fails the transaction unless the switch is (still) the
 // network's, by UUID: what a mutation of it by UUID relies on.
 func switchIsNetworks(s *Switch) ([]ovsdb.Operation, error) {
+	mark := ownedBy(s.NetworkID)
+	if s.Shared != "" {
+		mark = conn.Includes("external_ids", ovs.Mark(map[string]string{sharedKey: s.Shared}))
+	}
 	return conn.Guard(conn.Wait(nbdb.LogicalSwitchTable, ovsdb.WaitConditionEqual,
-		[]ovsdb.Condition{conn.UUIDIs(s.UUID), ownedBy(s.NetworkID)}, ovsdb.Row{"name": s.Name}))
+		[]ovsdb.Condition{conn.UUIDIs(s.UUID), mark}, ovsdb.Row{"name": s.Name}))
 }
 
 // deleteSwitch deletes the switch (its ports go with it: OVN
@@ -147,30 +178,42 @@ func (c *Client) switchByName(ctx context.Context, name string) (*nbdb.LogicalSw
 	return rows[0], nil
 }
 
-// Switch returns the driver-owned switch of a Docker network, found
-// through the cache's index on the network ID.
+// Switch returns the driver-owned switch of a Docker network: a per-host
+// network's through the cache's index on the network ID, a shared one's
+// among the (few) shared switches the cache holds; from the server when the
+// cache has not seen it yet.
 func (c *Client) Switch(ctx context.Context, networkID string) (*Switch, error) {
 	var found []*nbdb.LogicalSwitch
 	if err := c.WaitReady(ctx); err != nil {
 		return nil, err
 	}
+	what := "the logical switch of network " + short(networkID)
 	key := &nbdb.LogicalSwitch{ExternalIDs: map[string]string{ovs.NetworkIDKey: networkID}}
 	if err := c.DB().Where(key).List(ctx, &found); err != nil {
-		return nil, c.ReadFailed(ctx, err, "the logical switch of network "+short(networkID))
+		return nil, c.ReadFailed(ctx, err, what)
 	}
-	for _, ls := range found {
-		if ovs.Owned(ls.ExternalIDs) {
-			return switchFromRow(ls), nil
+	usedBy := func(ls *nbdb.LogicalSwitch) bool {
+		return ovs.Owned(ls.ExternalIDs) && (ls.ExternalIDs[ovs.NetworkIDKey] == networkID || hasRef(ls, networkID))
+	}
+	found = slices.DeleteFunc(found, func(ls *nbdb.LogicalSwitch) bool { return !usedBy(ls) })
+	if len(found) == 0 {
+		shared, err := conn.Cached(ctx, c.Conn, what, func(ls *nbdb.LogicalSwitch) bool { return hasRef(ls, networkID) })
+		if err != nil {
+			return nil, err
 		}
+		found = shared
 	}
-	rows, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, ownedBy(networkID))
-	if err != nil {
-		return nil, err
+	if len(found) == 0 {
+		rows, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, conn.Includes("external_ids", ovs.Mark(nil)))
+		if err != nil {
+			return nil, err
+		}
+		found = slices.DeleteFunc(rows, func(ls *nbdb.LogicalSwitch) bool { return !usedBy(ls) })
 	}
-	if len(rows) == 0 {
-		return nil, c.NotFound("the logical switch of network " + short(networkID))
+	if len(found) == 0 {
+		return nil, c.NotFound(what)
 	}
-	return switchFromRow(rows[0]), nil
+	return switchFromRow(found[0]), nil
 }
 
 // Switches lists every driver-owned switch, as the server has them.
@@ -187,14 +230,19 @@ func (c *Client) Switches(ctx context.Context) ([]*Switch, error) {
 	return out, nil
 }
 
-// DeleteSwitch removes the network's switch if it is there.
-func (c *Client) DeleteSwitch(ctx context.Context, networkID string) (deleted bool, err error) {
+// DeleteSwitch removes this host's (chassis') network networkID from its
+// switch: a per-host network's switch goes; a shared one loses this host's
+// reference and goes with the last. It reports whether the switch went.
+func (c *Client) DeleteSwitch(ctx context.Context, networkID, chassis string) (deleted bool, err error) {
 	s, err := c.Switch(ctx, networkID)
 	if isNotFound(err) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
+	}
+	if s.Shared != "" {
+		return c.leaveShared(ctx, s, Ref{NetworkID: networkID, Chassis: chassis})
 	}
 	tx, err := c.NewTx(ctx)
 	if err != nil {
