@@ -3,8 +3,8 @@ package conn
 import (
 	"context"
 	"errors"
-	"strings"
 	"reflect"
+	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 )
