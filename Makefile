@@ -7,7 +7,7 @@ UNIT    := $(shell $(GO) list ./... | grep -v /test/)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build env env-down demo demo-stop test test-faults check unit fuzz e2e bench generate clean plugin install uninstall
+.PHONY: build env env-down demo demo-stop test test-hosts test-faults check unit fuzz e2e bench generate clean plugin install uninstall
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ovn-docker
@@ -28,7 +28,7 @@ demo-stop:
 # the race detector, and every fuzz target's seed corpus), then end to end
 # against real Docker, OVS and OVN. Fuzzing itself is `make fuzz`: a
 # fuzzing engine's progress depends on the machine's load, and CI must not.
-test: build env demo-stop check unit e2e
+test: build env demo-stop check unit e2e test-hosts
 
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -58,6 +58,13 @@ e2e: build
 	  DOCKER_ENGINE=$$e $(GO) test -count=1 -timeout 20m -v ./test/e2e/ || \
 	    { echo "e2e: FAILED against the $$e Docker engine"; exit 1; }; \
 	done
+
+# The multi-host suite: 3 Docker hosts on one OVN (test/env/hosts.sh),
+# each with its own engine, OVS, ovn-controller and ovn-docker. The bed
+# stays up afterwards for a look; test/env/hosts.sh down removes it.
+test-hosts: build
+	test/env/hosts.sh up 3
+	$(GO) test -count=1 -timeout 20m -v ./test/multihost/
 
 # Only the fault tests (plugin killed, dockerd restarted, NB down, frozen or
 # losing its Raft leader, concurrency); make test runs them too.

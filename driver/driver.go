@@ -36,6 +36,8 @@ type NB interface {
 	Ports(ctx context.Context) ([]*nb.Port, error)
 	Switches(ctx context.Context) ([]*nb.Switch, error)
 	DeletePort(ctx context.Context, name string) (bool, error)
+	PortWithAddress(ctx context.Context, s *nb.Switch, ip, endpointID string) (*nb.Port, error)
+	WaitChassis(ctx context.Context, timeout time.Duration) error
 }
 
 // OVS is what the driver needs of this host's Open_vSwitch database.
@@ -66,6 +68,11 @@ type Config struct {
 	// ReadyTimeout bounds Join's wait for ovn-controller to install the
 	// port's flows; on expiry Join still succeeds and logs a warning.
 	ReadyTimeout time.Duration
+	// RemoteReadyTimeout bounds Join's wait, on a network shared by hosts,
+	// for every chassis to have the port's flows (NB_Global hv_cfg), so a
+	// container on another host reaches the new one with its first packet;
+	// 0 skips it.
+	RemoteReadyTimeout time.Duration
 	// OrphanGrace is how long an endpoint's pieces on this host must look
 	// orphaned, pass after pass, before reconciliation removes them.
 	OrphanGrace time.Duration

@@ -30,6 +30,9 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	if err := checkInSubnets(cfg, sw.Subnets); err != nil {
 		return nil, err
 	}
+	if err := d.checkUnique(ctx, cfg, sw); err != nil {
+		return nil, err
+	}
 	chassis, err := d.ovs.SystemID(ctx)
 	if err != nil {
 		return nil, err
@@ -114,4 +117,24 @@ func (d *Driver) EndpointOperInfo(ctx context.Context, req *network.InfoRequest)
 		v["ovn_installed"] = fmt.Sprint(i.Installed)
 	}
 	return &network.InfoResponse{Value: v}, nil
+}
+
+// checkUnique refuses, on a network shared by hosts, an address another
+// host's endpoint holds: with Docker's own IPAM each host's engine hands
+// out addresses on its own.
+func (d *Driver) checkUnique(ctx context.Context, cfg EndpointConfig, sw *nb.Switch) error {
+	if sw.Shared == "" {
+		return nil
+	}
+	for _, ip := range cfg.IPs() {
+		p, err := d.nb.PortWithAddress(ctx, sw, ip, cfg.EndpointID)
+		if err != nil {
+			return err
+		}
+		if p != nil {
+			return usererr.Errorf(ErrInvalid, "give each host its own --ip-range, or use --ipam-driver openvswitch with --ipam-opt ovn.network="+sw.Shared,
+				"address %s is already used on OVN network %s by endpoint %s on chassis %s", ip, sw.Shared, shortID(p.EndpointID), p.Chassis)
+		}
+	}
+	return nil
 }

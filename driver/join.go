@@ -50,6 +50,9 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *Join
 	}
 	d.crashPoint("join-ovs")
 	d.waitInstalled(ctx, req.EndpointID)
+	if sw.Shared != "" {
+		d.waitChassis(ctx, req.EndpointID)
+	}
 	return &JoinResponse{InterfaceName: InterfaceName{SrcName: PeerIfName(req.EndpointID),
 		DstPrefix: containerIfPrefix, DstName: port.IfName}}, nil
 }
@@ -103,6 +106,21 @@ func (d *Driver) waitInstalled(ctx context.Context, endpointID string) {
 	if err != nil {
 		d.cfg.Log.WithError(err).WithField("endpoint", endpointID).
 			Warn("ovn-controller has not installed the port yet; the container's first packets may be lost")
+	}
+}
+
+// waitChassis waits, on a network shared by hosts, until every chassis
+// has the port's flows, so a container on another host reaches the new one
+// with its first packet. Like waitInstalled it does not fail the join.
+func (d *Driver) waitChassis(ctx context.Context, endpointID string) {
+	if d.cfg.RemoteReadyTimeout <= 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RemoteReadyTimeout+rollbackTimeout)
+	defer cancel()
+	if err := d.nb.WaitChassis(ctx, d.cfg.RemoteReadyTimeout); err != nil {
+		d.cfg.Log.WithError(err).WithField("endpoint", endpointID).
+			Warn("not every chassis has installed the port yet; first packets from other hosts may be lost")
 	}
 }
 

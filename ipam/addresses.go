@@ -31,6 +31,8 @@ func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRe
 	}
 	var a netip.Addr
 	switch {
+	case req.Options[optRequestType] == gatewayType && rec.Network != "":
+		a, err = m.sharedGateway(ctx, rec, pool, req.Address)
 	case req.Address != "":
 		a, err = m.claimExact(ctx, rec, pool, req.Address)
 	case req.Options[optRequestType] == gatewayType:
@@ -136,7 +138,7 @@ func (m *Manager) poolGone(err error, pool Pool) error {
 
 // ReleaseAddress releases a claim; an unknown pool or address is success.
 func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRequest) error {
-	_, pool, err := m.loadPool(ctx, req.PoolID)
+	rec, pool, err := m.loadPool(ctx, req.PoolID)
 	if errors.Is(err, ErrUnknownPool) {
 		return nil
 	}
@@ -152,7 +154,8 @@ func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRe
 	if err != nil {
 		return usererr.Errorf(nil, notDocker, "%q is not an IP address", req.Address)
 	}
-	if !pool.Subnet.Contains(a) {
+	if !pool.Subnet.Contains(a) || (rec.Network != "" && a == rec.Gateway) {
+		// A shared pool's gateway is every host's: it goes with the pool.
 		return nil
 	}
 	space, subnet, _ := ParsePoolID(req.PoolID)

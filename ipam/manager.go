@@ -27,6 +27,9 @@ type Store interface {
 	Claim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
 	Claimed(ctx context.Context) (map[string][]netip.Addr, error)
 	Release(ctx context.Context, pool, block string, a netip.Addr) error
+	AddRef(ctx context.Context, name, network, chassis string) error
+	DropRef(ctx context.Context, name, chassis string) (bool, error)
+	ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) error
 }
 
 // Address spaces: both are kept in the one Northbound database, so pools

@@ -245,3 +245,55 @@ func TestScansWriteNothing(t *testing.T) {
 		t.Fatalf("scans with nothing to release wrote %d bytes", after-before)
 	}
 }
+
+// Two daemons on one NB share an OVN network's pool: one row, one gateway,
+// distinct addresses, and the pool goes with the last release.
+func TestSharedPoolOnNB(t *testing.T) {
+	srv := ovsdbtest.Start(t)
+	hosts := []ipamClient{daemonOn(t, srv, "host1"), daemonOn(t, srv, "host2")}
+	ctx := context.Background()
+	var ids []string
+	for _, c := range hosts {
+		r, err := c.m.RequestPool(ctx, &ipam.RequestPoolRequest{AddressSpace: LocalSpace,
+			Options: map[string]string{OptNetwork: "prod"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, r.PoolID)
+	}
+	if ids[0] != ids[1] {
+		t.Fatalf("pools %v", ids)
+	}
+	var gws []string
+	for _, c := range hosts {
+		r, err := c.m.RequestAddress(ctx, &ipam.RequestAddressRequest{PoolID: ids[0],
+			Options: map[string]string{"RequestAddressType": "com.docker.network.gateway"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		gws = append(gws, r.Address)
+	}
+	if gws[0] != gws[1] {
+		t.Fatalf("gateways %v", gws)
+	}
+	if hosts[0].mustAddr(ids[0], "") == hosts[1].mustAddr(ids[0], "") {
+		t.Fatal("one address for two hosts")
+	}
+	for i, c := range hosts {
+		if err := c.m.ReleasePool(ctx, &ipam.ReleasePoolRequest{PoolID: ids[0]}); err != nil {
+			t.Fatal(err)
+		}
+		rows := srv.Nbctl("--bare", "--columns=name", "find", "Address_Set", `external_ids:"docker:ipam-network"=prod`)
+		if (i == 0) != (rows != "") {
+			t.Fatalf("after %d releases the pool rows are %q", i+1, rows)
+		}
+	}
+}
+
+// daemonOn is a daemon on chassis name.
+func daemonOn(t *testing.T, srv *ovsdbtest.Server, name string) ipamClient {
+	t.Helper()
+	c := daemon(t, srv)
+	c.m.cfg.SystemID = func(context.Context) (string, error) { return name, nil }
+	return c
+}

@@ -3,6 +3,7 @@ package ipam
 import (
 	"context"
 	"net/netip"
+	"slices"
 	"strings"
 
 	"github.com/ovn-docker/ovn-docker/dockerapi"
@@ -76,15 +77,28 @@ func (m *Manager) ReleaseForgottenPools(ctx context.Context, nets []dockerapi.Ne
 	}
 	used := UsedSubnets(nets)
 	var suspects []string
+	shared := map[string]bool{}
 	for _, rec := range snap.Pools {
-		if rec.Chassis == chassis && chassis != "" && !used[rec.Subnet] {
+		// A shared pool is this host's while it references it; another is
+		// this host's if it created it.
+		mine := rec.Chassis == chassis
+		if rec.Network != "" {
+			mine, shared[rec.Name] = slices.Contains(rec.Refs, chassis), true
+		}
+		if mine && chassis != "" && !used[rec.Subnet] {
 			suspects = append(suspects, rec.Name+" "+PoolID(rec.Space, rec.Subnet))
 		}
 	}
 	var released []string
 	for _, key := range m.forgotten.Observe(suspects, m.cfg.Now()) {
 		name, id, _ := strings.Cut(key, " ")
-		if err := m.db.DeletePool(ctx, name); err != nil {
+		var err error
+		if shared[name] {
+			_, err = m.db.DropRef(ctx, name, chassis)
+		} else {
+			err = m.db.DeletePool(ctx, name)
+		}
+		if err != nil {
 			return released, err
 		}
 		m.forget(id)

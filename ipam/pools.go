@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/docker/go-plugins-helpers/ipam"
@@ -47,6 +48,9 @@ type poolRequest struct {
 	subnet netip.Prefix // invalid: pick one
 	rng    netip.Prefix
 	v6     bool
+	// network is --ipam-opt ovn.network: every host of that OVN network
+	// gets the same pool.
+	network string
 }
 
 func parsePoolRequest(req *ipam.RequestPoolRequest) (poolRequest, error) {
@@ -58,8 +62,15 @@ func parsePoolRequest(req *ipam.RequestPoolRequest) (poolRequest, error) {
 		return r, usererr.Errorf(nil, "use "+LocalSpace+" or "+GlobalSpace,
 			"unknown address space %q for the openvswitch IPAM driver", req.AddressSpace)
 	}
-	for k := range req.Options {
-		return r, usererr.Errorf(nil, "remove --ipam-opt "+k, "unknown IPAM option %q: the openvswitch IPAM driver takes none", k)
+	for k, v := range req.Options {
+		if k != OptNetwork {
+			return r, usererr.Errorf(nil, "remove --ipam-opt "+k, "unknown IPAM option %q: the openvswitch IPAM driver takes only %s", k, OptNetwork)
+		}
+		if !sharedName.MatchString(v) || strings.HasPrefix(v, "docker-") {
+			return r, usererr.Errorf(nil, "give 1 to 64 letters, digits, '_', '.' or '-', not starting with docker-",
+				"--ipam-opt %s=%q is not a valid OVN network name", OptNetwork, v)
+		}
+		r.network = v
 	}
 	family := map[bool]string{false: "IPv4", true: "IPv6"}[r.v6]
 	if req.Pool != "" {
@@ -102,6 +113,9 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 	// us, and then the generation check sends one of us round again.
 	m.createMu.Lock()
 	defer m.createMu.Unlock()
+	if r.network != "" {
+		return m.requestShared(ctx, r, chassis)
+	}
 	for attempt := 0; attempt < maxStaleRetries; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -177,7 +191,17 @@ func (m *Manager) ReleasePool(ctx context.Context, req *ipam.ReleasePoolRequest)
 	if err != nil {
 		return err
 	}
-	if err := m.db.DeletePool(ctx, store.RowName(space, subnet)); err != nil {
+	rec, err := m.db.Pool(ctx, store.RowName(space, subnet))
+	if errors.Is(err, ovs.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if rec.Network != "" {
+		return m.releaseShared(ctx, rec, req.PoolID)
+	}
+	if err := m.db.DeletePool(ctx, rec.Name); err != nil {
 		return err
 	}
 	m.forget(req.PoolID)

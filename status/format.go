@@ -40,6 +40,9 @@ func (r *Report) Text(w io.Writer) error {
 		if n.Internal {
 			subnets += " (internal)"
 		}
+		if n.Shared != "" {
+			subnets += fmt.Sprintf(" (shared by %d hosts)", n.Hosts)
+		}
 		if n.Stale {
 			subnets += " STALE: Docker no longer knows it"
 		}

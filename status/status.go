@@ -56,7 +56,10 @@ type Network struct {
 	MTU      int      `json:"mtu"`
 	Internal bool     `json:"internal"`
 	Ports    int      `json:"ports"`
-	Chassis  string   `json:"chassis"` // whose daemon created it
+	Chassis  string   `json:"chassis"` // whose daemon created it (shared: this host, if it uses it)
+	// Shared is the ovn.network name of a switch shared by Hosts hosts.
+	Shared string `json:"shared,omitempty"`
+	Hosts  int    `json:"hosts"`
 	// Stale: created by this host for a network its Docker engine no
 	// longer knows; reconciliation removes it after the grace period.
 	Stale bool `json:"stale"`
@@ -197,8 +200,14 @@ func (r *Report) collectNB(ctx context.Context, nb NB, pools IPAM, ifaces map[st
 		return
 	}
 	for _, s := range switches {
-		r.Networks = append(r.Networks, Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,
-			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis})
+		n := Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,
+			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis, Shared: s.Shared, Hosts: len(s.Refs)}
+		for _, ref := range s.Refs {
+			if s.Shared != "" && ref.Chassis == r.Host.SystemID {
+				n.ID, n.Chassis = ref.NetworkID, ref.Chassis
+			}
+		}
+		r.Networks = append(r.Networks, n)
 	}
 	sort.Slice(r.Networks, func(i, j int) bool { return r.Networks[i].ID < r.Networks[j].ID })
 	ports, err := nb.Ports(ctx)

@@ -46,11 +46,13 @@ type serveConfig struct {
 	LogLevel     logrus.Level
 	LogFormat    string
 	ReadyTimeout time.Duration
-	OVNTimeout   time.Duration
-	IPv4Pools    ipam.DefaultPools
-	IPv6Pools    ipam.DefaultPools
-	Reconcile    time.Duration
-	OrphanGrace  time.Duration
+	// RemoteReadyTimeout: see driver.Config.
+	RemoteReadyTimeout time.Duration
+	OVNTimeout         time.Duration
+	IPv4Pools          ipam.DefaultPools
+	IPv6Pools          ipam.DefaultPools
+	Reconcile          time.Duration
+	OrphanGrace        time.Duration
 }
 
 // envPrefix names the environment variable behind each flag: --nb-ca-cert
@@ -185,6 +187,9 @@ func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bo
 	f.str(&s.pools6, "default-pool-v6", "base="+ipam.DefaultIPv6Pools.Base.String()+",size=64",
 		"where the IPAM driver takes IPv6 pools for --ipv6 networks created without an IPv6 --subnet")
 	f.dur(&c.ReadyTimeout, "ready-timeout", 5*time.Second, "how long Join waits for ovn-controller to install a port's flows")
+	f.dur(&c.RemoteReadyTimeout, "remote-ready-timeout", 5*time.Second,
+		"how long Join waits, on a network shared by hosts (ovn.network), for every chassis to have the port's flows (NB_Global hv_cfg); 0 skips it")
+
 	f.dur(&c.OVNTimeout, "ovn-timeout", 10*time.Second,
 		"how long a call waits for an unreachable OVN or OVS database before failing; on SIGTERM, calls in flight get this plus --ready-timeout to finish")
 	f.dur(&c.Reconcile, "reconcile-interval", 30*time.Second, "how often to look for and clean up what crashes and lost calls left behind")
@@ -214,6 +219,9 @@ func (c *serveConfig) finish(s serveStrings) error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c.bad("log-format", fmt.Errorf("must be text or json, not %q", c.LogFormat))
+	}
+	if c.RemoteReadyTimeout < 0 {
+		return c.bad("remote-ready-timeout", errors.New("must not be negative"))
 	}
 	if c.ReadyTimeout < 0 {
 		return c.bad("ready-timeout", errors.New("must not be negative"))

@@ -193,7 +193,8 @@ func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Dri
 	nbc.Run(hctx)
 	vs.Run(hctx)
 	d := driver.New(nbc, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
-		OrphanGrace: cfg.OrphanGrace, Log: log})
+		RemoteReadyTimeout: cfg.RemoteReadyTimeout,
+		OrphanGrace:        cfg.OrphanGrace, Log: log})
 	im := ipam.NewManager(store.New(nbc), ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
 		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID})
 	return d, im, func() { stopConns(); d.Close(); nbc.Close(); vs.Close(); links.Close() }, nil

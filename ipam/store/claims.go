@@ -42,23 +42,52 @@ func parseAddrs(ss []string) []netip.Addr {
 // claimed already, ovs.ErrNotFound if the pool is gone. With cursor, the
 // pool's allocation cursor moves to a in the same transaction.
 func (s *Store) Claim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error {
+	return s.claim(ctx, pool, block, a, claimHow{cursor: cursor})
+}
+
+// ClaimGateway claims a as shared pool's gateway, in the same transaction
+// that records it on the pool, provided no host recorded one first
+// (ovs.ErrStale: read the pool again for it).
+func (s *Store) ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) error {
+	return s.claim(ctx, pool, block, a, claimHow{gateway: true})
+}
+
+type claimHow struct{ cursor, gateway bool }
+
+func (s *Store) claim(ctx context.Context, pool, block string, a netip.Addr, how claimHow) error {
 	for attempt := 0; attempt < 3; attempt++ {
-		done, err := s.claimInBlock(ctx, pool, block, a, cursor)
+		done, err := s.claimInBlock(ctx, pool, block, a, how)
 		if err != nil || done {
 			return err
 		}
 		// No block row yet: create it holding a. If another daemon creates
 		// it first, the guard fails and the claim above is tried again.
-		err = s.claimNewBlock(ctx, pool, block, a, cursor)
-		if !errors.Is(err, ovs.ErrStale) {
+		err = s.claimNewBlock(ctx, pool, block, a, how)
+		if !errors.Is(err, errNoBlock) {
 			return err
 		}
 	}
 	return usererr.Errorf(nil, "try again", "address %s could not be claimed in IPAM pool %s: its block kept changing", a, pool)
 }
 
+// errNoBlock: another daemon made the block first; claim in it instead.
+var errNoBlock = errors.New("the block appeared meanwhile")
+
+// claimSteps adds what every claim also does: move the cursor, or record a
+// shared pool's gateway if none is yet.
+func (s *Store) claimSteps(tx *conn.Tx, pool string, a netip.Addr, how claimHow) {
+	if how.cursor {
+		tx.Add("cursor")(s.setKey(pool, lastKey, a.String()))
+	}
+	if how.gateway {
+		tx.Add("unset")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool,
+			conn.Includes("external_ids", map[string]string{gatewayKey: ""}))))
+		tx.Add("gateway")(s.setKey(pool, gatewayKey, a.String()))
+	}
+}
+
 // claimInBlock reports done=false when the block row does not exist.
-func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Addr, cursor bool) (bool, error) {
+func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Addr, how claimHow) (bool, error) {
 	row := blockRowName(pool, block)
 	tx, err := s.c.NewTx(ctx)
 	if err != nil {
@@ -71,9 +100,7 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	as := &nbdb.AddressSet{Name: row}
 	tx.Add("claim")(s.c.DB().Where(as).Mutate(as, model.Mutation{Field: &as.Addresses,
 		Mutator: ovsdb.MutateOperationInsert, Value: []string{a.String()}}))
-	if cursor {
-		tx.Add("cursor")(s.setKey(pool, lastKey, a.String()))
-	}
+	s.claimSteps(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return false, err
 	}
@@ -81,6 +108,8 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	switch {
 	case tx.FailedIn(err, "pool"):
 		return false, s.c.NotFound("IPAM pool " + pool)
+	case tx.FailedIn(err, "unset"):
+		return false, ovs.ErrStale
 	case tx.FailedIn(err, "free"):
 		return false, usererr.Errorf(ovs.ErrTaken, "choose another address", "address %s is already claimed in IPAM pool %s", a, pool)
 	case err != nil:
@@ -89,7 +118,7 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	return tx.Count(res, "claim") == 1, nil
 }
 
-func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error {
+func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.Addr, how claimHow) error {
 	row := blockRowName(pool, block)
 	tx, err := s.c.NewTx(ctx)
 	if err != nil {
@@ -99,9 +128,7 @@ func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.A
 	tx.Add("absent")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row)))
 	tx.Add("create")(s.c.DB().Create(&nbdb.AddressSet{Name: row, Addresses: []string{a.String()},
 		ExternalIDs: mark("block", map[string]string{poolKey: pool})}))
-	if cursor {
-		tx.Add("cursor")(s.setKey(pool, lastKey, a.String()))
-	}
+	s.claimSteps(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return err
 	}
@@ -109,8 +136,10 @@ func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.A
 	switch {
 	case tx.FailedIn(err, "pool"):
 		return s.c.NotFound("IPAM pool " + pool)
-	case tx.FailedIn(err, "absent"):
+	case tx.FailedIn(err, "unset"):
 		return ovs.ErrStale
+	case tx.FailedIn(err, "absent"):
+		return errNoBlock
 	case err != nil:
 		return s.c.Failed(err, "claim address "+a.String()+" in IPAM pool "+pool)
 	}

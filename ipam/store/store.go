@@ -57,6 +57,14 @@ type Pool struct {
 	// host's reconciliation may remove it once its Docker engine forgets
 	// the network. Empty on pools made before it was recorded.
 	Chassis string
+	// Network is the ovn.network name of a pool shared by the hosts of that
+	// network (--ipam-opt ovn.network=NAME); empty for a host's own pool.
+	Network string
+	// Refs are the chassis whose networks use a shared pool; it goes with
+	// the last.
+	Refs []string
+	// Gateway is a shared pool's gateway, claimed once for every host.
+	Gateway netip.Addr
 }
 
 // RowName names a pool's row; space must be [a-z]+.
@@ -90,9 +98,11 @@ func poolFromRow(r *nbdb.AddressSet) (Pool, bool) {
 	if err != nil {
 		return Pool{}, false
 	}
-	p := Pool{Name: r.Name, Space: ids[spaceKey], Subnet: subnet, Chassis: ids[nb.ChassisKey]}
+	p := Pool{Name: r.Name, Space: ids[spaceKey], Subnet: subnet, Chassis: ids[nb.ChassisKey], Network: ids[networkKey]}
 	p.Range, _ = netip.ParsePrefix(ids[rangeKey])
 	p.Last, _ = netip.ParseAddr(ids[lastKey])
+	p.Gateway, _ = netip.ParseAddr(ids[gatewayKey])
+	p.Refs = poolRefs(ids)
 	return p, true
 }
 
@@ -182,6 +192,9 @@ func (s *Store) CreatePool(ctx context.Context, p Pool, generation string) error
 	ids := map[string]string{poolKey: p.Name, spaceKey: p.Space, subnetKey: p.Subnet.String(), nb.ChassisKey: p.Chassis}
 	if p.Range.IsValid() {
 		ids[rangeKey] = p.Range.String()
+	}
+	if p.Network != "" {
+		ids[networkKey], ids[gatewayKey], ids[refPrefix+p.Chassis] = p.Network, "", ""
 	}
 	tx, err := s.c.NewTx(ctx)
 	if err != nil {

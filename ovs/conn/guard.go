@@ -15,6 +15,12 @@ import (
 // "every row carrying mark M" must reach rows the cache has not seen yet
 // (a block another daemon made a moment ago), or they would be left behind.
 
+// Every selects every row. A wait needs a condition: libovsdb leaves an
+// empty "where" out of the request, which ovsdb-server then refuses.
+func Every() ovsdb.Condition {
+	return ovsdb.NewCondition("_uuid", ovsdb.ConditionNotEqual, ovsdb.UUID{GoUUID: "00000000-0000-0000-0000-000000000000"})
+}
+
 // NameIs selects rows by their name column.
 func NameIs(name string) ovsdb.Condition {
 	return ovsdb.NewCondition("name", ovsdb.ConditionEqual, name)

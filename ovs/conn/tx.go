@@ -91,3 +91,9 @@ func IndexClash(err error, column string) bool {
 	return errors.As(err, &oe) && oe.Kind == "constraint violation" &&
 		strings.Contains(oe.Details, "index on column \""+column+"\"")
 }
+
+// TimedOut reports whether operation i was a wait whose timeout ran out.
+func TimedOut(err error, i int) bool {
+	var oe *OpError
+	return errors.As(err, &oe) && oe.Index == i && oe.Kind == "timed out"
+}

@@ -16,7 +16,10 @@ import (
 )
 
 // Client is the driver's handle on the Northbound database.
-type Client struct{ *conn.Conn }
+type Client struct {
+	*conn.Conn
+	chassis *chassisState
+}
 
 // dbModel lists only the tables used, so a newer NB schema with more
 // tables still validates against it; the client index finds a network's
@@ -26,6 +29,7 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.LogicalSwitchTable:     &nbdb.LogicalSwitch{},
 		nbdb.LogicalSwitchPortTable: &nbdb.LogicalSwitchPort{},
 		nbdb.AddressSetTable:        &nbdb.AddressSet{},
+		nbdb.NBGlobalTable:          &nbdb.NBGlobal{},
 	})
 	if err != nil {
 		return m, err
@@ -45,17 +49,18 @@ func New(cfg conn.Config) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	ls, lsp, as := &nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.AddressSet{}
+	ls, lsp, as, g := &nbdb.LogicalSwitch{}, &nbdb.LogicalSwitchPort{}, &nbdb.AddressSet{}, &nbdb.NBGlobal{}
 	c, err := conn.New("OVN northbound database", "--nb", m, cfg,
 		client.WithConditionalTable(ls, owned(&ls.ExternalIDs), &ls.Name, &ls.Ports, &ls.ExternalIDs),
 		client.WithConditionalTable(lsp, owned(&lsp.ExternalIDs), &lsp.Name, &lsp.Addresses, &lsp.PortSecurity,
 			&lsp.Options, &lsp.ExternalIDs, &lsp.Up),
 		client.WithConditionalTable(as, owned(&as.ExternalIDs), &as.Name, &as.Addresses, &as.ExternalIDs),
+		client.WithTable(g, &g.NbCfg),
 	)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{c}, nil
+	return &Client{Conn: c, chassis: &chassisState{}}, nil
 }
 
 // owned is the monitor condition that follows only our rows.

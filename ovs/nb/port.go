@@ -3,6 +3,7 @@ package nb
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -198,3 +199,24 @@ func (c *Client) Ports(ctx context.Context) ([]*Port, error) {
 }
 
 func isNotFound(err error) bool { return errors.Is(err, ovs.ErrNotFound) }
+
+// PortWithAddress returns a port of the shared switch s, other than the
+// endpoint's own, that already holds ip (nil if none), as the cache has
+// them: with Docker's own IPAM each host hands out addresses on its own,
+// and two ports with one address would each lose half their packets.
+func (c *Client) PortWithAddress(ctx context.Context, s *Switch, ip, endpointID string) (*Port, error) {
+	nets := map[string]bool{}
+	for _, r := range s.Refs {
+		nets[r.NetworkID] = true
+	}
+	found, err := conn.Cached(ctx, c.Conn, "the logical ports of "+s.Name, func(p *nbdb.LogicalSwitchPort) bool {
+		if !nets[p.ExternalIDs[ovs.NetworkIDKey]] || p.ExternalIDs[ovs.EndpointIDKey] == endpointID || len(p.Addresses) == 0 {
+			return false
+		}
+		return slices.Contains(strings.Fields(p.Addresses[0])[1:], ip)
+	})
+	if err != nil || len(found) == 0 {
+		return nil, err
+	}
+	return portFromRow(found[0]), nil
+}
