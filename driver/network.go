@@ -50,7 +50,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	}
 	d.crashPoint("create-network")
 	d.cfg.Log.WithFields(map[string]any{"network": cfg.ID, "switch": sw.Name,
-		"subnets": cfg.Subnets(), "mtu": sw.MTU, "created": created}).Info("network ready")
+		"subnets": cfg.Subnets(), "mtu": mtu, "created": created}).Info("network ready")
 	return nil
 }
 

@@ -94,6 +94,9 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 		return false, err
 	}
 	tx.Add("pool")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool)))
+	// Without the block nothing else may happen: the cursor or a shared
+	// pool's gateway would move to an address no block holds.
+	tx.Add("block")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, row)))
 	// Fails at once if the block already holds a.
 	tx.Add("free")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row,
 		conn.SetIncludes("addresses", a.String()))))
@@ -104,10 +107,12 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	if err := tx.Err(); err != nil {
 		return false, err
 	}
-	res, err := s.c.Transact(ctx, tx.Ops...)
+	_, err = s.c.Transact(ctx, tx.Ops...)
 	switch {
 	case tx.FailedIn(err, "pool"):
 		return false, s.c.NotFound("IPAM pool " + pool)
+	case tx.FailedIn(err, "block"):
+		return false, nil
 	case tx.FailedIn(err, "unset"):
 		return false, ovs.ErrStale
 	case tx.FailedIn(err, "free"):
@@ -115,7 +120,7 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	case err != nil:
 		return false, s.c.Failed(err, "claim address "+a.String()+" in IPAM pool "+pool)
 	}
-	return tx.Count(res, "claim") == 1, nil
+	return true, nil
 }
 
 func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.Addr, how claimHow) error {
