@@ -10,6 +10,8 @@
 #   hosts.sh plugin hostK start [FLAGS…] | stop | kill
 #                                 (re)start host K's ovn-docker with extra
 #                                 serve flags, stop it, or kill it with -9
+#   hosts.sh neighbors            give every host its Geneve peers' MACs
+#                                 again (see underlay_neighbors)
 #   hosts.sh down                 remove it all
 #
 # Each host is a network namespace plus a mount namespace with a private
@@ -250,7 +252,29 @@ host_up() {
   host_ns "$h" "$n"
   host_ovs "$h" "$n"
   host_docker "$h"
-  alive "$(hostdir "$h")/ovn-docker.pid" || plugin_start "$h"
+  local d; d=$(hostdir "$h")
+  # A rebuilt binary is picked up: a test must never run yesterday's plugin.
+  if ! alive "$d/ovn-docker.pid" || ! cmp -s "$PLUGIN_BIN" "$d/ovn-docker"; then
+    plugin_start "$h"
+  fi
+}
+
+# underlay_neighbors N: on the userspace datapath OVS resolves a Geneve
+# peer's MAC from its own cache, not the kernel's, and drops the packet that
+# misses it while it sends an ARP; entries age out after 15 idle minutes
+# (an hour at most). Tests check the first packet across hosts, so every
+# host is given every peer's MAC at up, and again by the multi-host suite
+# before it starts (hosts.sh neighbors): nothing is left to luck.
+underlay_neighbors() {
+  local n=$1 k j mac
+  for k in $(seq "$n"); do
+    inh "host$k" ovs-appctl tnl/neigh/aging 3600 >/dev/null
+    for j in $(seq "$n"); do
+      [ "$j" = "$k" ] && continue
+      mac=$(inh "host$j" ovs-vsctl --timeout=5 get interface br-phy mac_in_use | tr -d '"')
+      inh "host$k" ovs-appctl tnl/neigh/set br-phy "$UL_NET.$j" "$mac" >/dev/null
+    done
+  done
 }
 
 host_down() {
@@ -289,6 +313,7 @@ up() {
   underlay_up
   local k
   for k in $(seq "$n"); do host_up "host$k" "$k"; done
+  underlay_neighbors "$n"
   for k in $(seq $((n + 1)) $MAX_HOSTS); do [ -d "$BED/host$k" ] && host_down "host$k"; done
   log "up: host1..host$n ($DOCKER_ENGINE engine), OVN central in $CENTRAL, underlay $UL_NET.0/24"
 }
@@ -313,6 +338,7 @@ case "${1:-}" in
     [ -e "$NSDIR/$h.mnt" ] || die "$h is not up (hosts.sh up N)"
     inh "$h" "$@" ;;
   plugin) hostnum "${2:-}" >/dev/null; plugin_cmd "${@:2}" ;;
+  neighbors) underlay_neighbors "$(ls -d "$BED"/host* 2>/dev/null | wc -l)" ;;
   down) down ;;
-  *) die "usage: hosts.sh up N | exec hostK CMD... | plugin hostK start|stop|kill | down" ;;
+  *) die "usage: hosts.sh up N | exec hostK CMD... | plugin hostK start|stop|kill | neighbors | down" ;;
 esac

@@ -19,7 +19,9 @@ func sharedNetwork(t *testing.T, name, prefix string, ourIPAM bool) {
 		if ourIPAM {
 			args = append(args, "--ipam-driver", "openvswitch", "--ipam-opt", "ovn.network="+name)
 		} else {
-			args = append(args, "--ip-range", prefix+"."+ranges[h])
+			// Docker's IPAM would take each host's gateway from its
+			// range: every host must name the same one.
+			args = append(args, "--ip-range", prefix+"."+ranges[h], "--gateway", prefix+".1")
 		}
 		network(t, h, name, args...)
 	}
@@ -112,16 +114,22 @@ func TestSharedNetworkRemovedHostByHost(t *testing.T) {
 }
 
 // noRows: no switch, port, pool or claim of the network is left in NB.
+// Ports are told by their addresses: other tests' ports may remain a while
+// (a killed plugin's, until reconciliation's grace period ends).
 func noRows(t *testing.T, name, subnet string) {
 	t.Helper()
-	for _, q := range [][]string{
-		{"find", "Logical_Switch", "name=" + name},
-		{"find", "Logical_Switch_Port", `external_ids:"docker:owner"=ovn-docker`},
-		{"find", "Address_Set", `external_ids:"docker:ipam-subnet"="` + subnet + `"`},
-	} {
-		if got := nbctl(t, append([]string{"--bare", "--columns=name"}, q...)...); got != "" {
-			t.Errorf("left in NB (%s): %s", strings.Join(q, " "), got)
+	if got := nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch", "name="+name); got != "" {
+		t.Errorf("switch %s left in NB", name)
+	}
+	net := strings.TrimSuffix(subnet, "0/24")
+	ports := nbctl(t, "--bare", "--columns=name,addresses", "find", "Logical_Switch_Port", `external_ids:"docker:owner"=ovn-docker`)
+	for _, p := range strings.Split(ports, "\n\n") {
+		if strings.Contains(p, " "+net) {
+			t.Errorf("port left in NB: %s", p)
 		}
+	}
+	if got := nbctl(t, "--bare", "--columns=name", "find", "Address_Set", `external_ids:"docker:ipam-subnet"="`+subnet+`"`); got != "" {
+		t.Errorf("IPAM rows of %s left in NB: %s", subnet, got)
 	}
 }
 
@@ -152,10 +160,18 @@ func TestSharedNetworkSurvivesAPluginKill(t *testing.T) {
 	if out, err := runScript("plugin", "host2", "kill"); err != nil {
 		t.Fatalf("kill host2's plugin: %v: %s", err, out)
 	}
+	// Later tests need host2's plugin whatever happens here.
+	restarted := false
+	t.Cleanup(func() {
+		if !restarted {
+			runScript("plugin", "host2", "start")
+		}
+	})
 	allTalk(t, "shared-k", map[string]string{"host1": c["host1"], "host3": c["host3"]})
 	if out, err := runScript("plugin", "host2", "start"); err != nil {
 		t.Fatalf("restart host2's plugin: %v: %s", err, out)
 	}
+	restarted = true
 	run(t, "host2", "sk-host2-after", "--net", "shared-k")
 	c["host2"] = "sk-host2-after"
 	allTalk(t, "shared-k", c)
