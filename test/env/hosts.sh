@@ -178,8 +178,9 @@ host_ovs() {
     inh "$h" ovs-vsctl --no-wait init
   fi
   if ! inh "$h" ovs-appctl -t ovs-vswitchd version >/dev/null 2>&1; then
-    inh "$h" ovs-vswitchd --pidfile --detach --log-file="$d/ovs-vswitchd.log" -vconsole:off
-    wait_for 10 "$h ovs-vswitchd" inh "$h" ovs-appctl -t ovs-vswitchd version
+    # Its start-up lines (errors included) go to its log, not the terminal.
+    inh "$h" ovs-vswitchd --pidfile --detach --log-file="$d/ovs-vswitchd.log" -vconsole:off 2>>"$d/ovs-vswitchd.log"
+    wait_for 10 "$h ovs-vswitchd (see $d/ovs-vswitchd.log)" inh "$h" ovs-appctl -t ovs-vswitchd version
   fi
   inh "$h" ovs-vsctl --timeout=10 --may-exist add-br br-int -- set bridge br-int datapath_type=netdev \
     fail-mode=secure other-config:disable-in-band=true
@@ -192,7 +193,7 @@ host_ovs() {
     external-ids:ovn-encap-ip="$UL_NET.$n" external-ids:ovn-bridge-datapath-type=netdev
   if ! inh "$h" ovn-appctl -t ovn-controller version >/dev/null 2>&1; then
     inh "$h" ovn-controller --pidfile --detach --log-file="$d/ovn-controller.log" -vconsole:off \
-      unix:/run/openvswitch/db.sock
+      unix:/run/openvswitch/db.sock 2>>"$d/ovn-controller.log"
   fi
   wait_for 30 "chassis $h in the southbound database" chassis_up "$h"
 }
