@@ -122,7 +122,7 @@ central_up() {
     name=$([ $db = nb ] && echo ovnnb_db || echo ovnsb_db)
     [ -f "$CENTRAL/$db.db" ] || ovsdb-tool create "$CENTRAL/$db.db" "$schema"
     ovsdb-server "$CENTRAL/$db.db" --remote="punix:$CENTRAL/$name.sock" --pidfile="$CENTRAL/$db.pid" \
-      --unixctl="$CENTRAL/$db.ctl" --log-file="$CENTRAL/$db.log" -vconsole:off --detach
+      --unixctl="$CENTRAL/$db.ctl" --log-file="$CENTRAL/$db.log" -vconsole:off --detach 2>>"$CENTRAL/$db.log"
   done
   wait_for 10 "central NB" nb show
   wait_for 10 "central SB" sb show
@@ -130,7 +130,7 @@ central_up() {
   if ! alive "$CENTRAL/northd.pid"; then
     ovn-northd --ovnnb-db="unix:$CENTRAL/ovnnb_db.sock" --ovnsb-db="unix:$CENTRAL/ovnsb_db.sock" \
       --pidfile="$CENTRAL/northd.pid" --unixctl="$CENTRAL/northd.ctl" --log-file="$CENTRAL/northd.log" \
-      -vconsole:off --detach
+      -vconsole:off --detach 2>>"$CENTRAL/northd.log"
   fi
 }
 
@@ -173,8 +173,8 @@ host_ovs() {
   if ! inh "$h" ovs-vsctl --timeout=2 show >/dev/null 2>&1; then
     [ -f "$d/conf.db" ] || ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
     inh "$h" ovsdb-server "$d/conf.db" --remote=punix:/run/openvswitch/db.sock --pidfile --detach \
-      --log-file="$d/ovsdb-server.log" -vconsole:off
-    wait_for 10 "$h ovsdb-server" inh "$h" ovs-vsctl --timeout=1 show
+      --log-file="$d/ovsdb-server.log" -vconsole:off 2>>"$d/ovsdb-server.log"
+    wait_for 10 "$h ovsdb-server (see $d/ovsdb-server.log)" inh "$h" ovs-vsctl --timeout=1 show
     inh "$h" ovs-vsctl --no-wait init
   fi
   if ! inh "$h" ovs-appctl -t ovs-vswitchd version >/dev/null 2>&1; then
