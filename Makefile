@@ -72,11 +72,13 @@ test-faults: build env demo-stop
 	$(GO) test -count=1 -timeout 10m -v -run 'Fault|Concurrent' ./test/e2e/
 
 # Benchmarks: the RPC path against the Python driver's way, then whole
-# docker runs. Results go in docs/benchmarks.md.
+# docker runs, on one host and on the 3-host bed. Results go in
+# docs/benchmarks.md.
 bench: build env demo-stop
 	$(GO) test -run '^$$' -bench . -benchtime 200x -count 5 ./test/bench/
 	$(GO) test -run '^$$' -bench ClaimRelease -benchtime 2000x -count 5 ./ipam/
 	test/bench/docker-run.sh 30
+	test/bench/hosts-run.sh 30
 
 # The managed plugin, created in the local engine as $(PLUGIN):latest.
 PLUGIN ?= openvswitch

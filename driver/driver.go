@@ -12,6 +12,7 @@ package driver
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
@@ -93,6 +94,9 @@ type Driver struct {
 	orphans   *grace.Tracker // endpoints' pieces
 	forgotten *grace.Tracker // networks Docker no longer knows
 	abandoned *abandoned
+	// chassisBehind: a wait for every chassis ran out, and none has
+	// succeeded since (said once each way, not on every Join).
+	chassisBehind atomic.Bool
 }
 
 // New returns a driver using the given handles.

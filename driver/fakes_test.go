@@ -24,6 +24,7 @@ type fakeNB struct {
 	switches     map[string]nb.Switch
 	ports        map[string]nb.Port
 	chassisWaits int
+	chassisErrs  []error // what the next WaitChassis calls return, in turn
 }
 
 func (f *fakeNB) EnsureSwitch(_ context.Context, s nb.Switch) (bool, error) {
@@ -128,7 +129,12 @@ func (f *fakeNB) WaitChassis(context.Context, time.Duration) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.chassisWaits++
-	return nil
+	if len(f.chassisErrs) == 0 {
+		return nil
+	}
+	err := f.chassisErrs[0]
+	f.chassisErrs = f.chassisErrs[1:]
+	return err
 }
 
 func (f *fakeNB) BindPort(_ context.Context, name, chassis string) error {

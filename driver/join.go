@@ -118,9 +118,19 @@ func (d *Driver) waitChassis(ctx context.Context, endpointID string) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.RemoteReadyTimeout+rollbackTimeout)
 	defer cancel()
-	if err := d.nb.WaitChassis(ctx, d.cfg.RemoteReadyTimeout); err != nil {
-		d.cfg.Log.WithError(err).WithField("endpoint", endpointID).
-			Warn("not every chassis has installed the port yet; first packets from other hosts may be lost")
+	err := d.nb.WaitChassis(ctx, d.cfg.RemoteReadyTimeout)
+	log := d.cfg.Log.WithField("endpoint", endpointID)
+	switch {
+	case errors.Is(err, nb.ErrChassisSkipped):
+		log.Debug("not waiting for every chassis: some still lag")
+	case err != nil:
+		d.chassisBehind.Store(true)
+		log.WithError(err).WithField("waited", d.cfg.RemoteReadyTimeout).Warn("not every chassis has installed " +
+			"the port yet; first packets from other hosts may be lost. Joins skip this wait until every chassis " +
+			"catches up: a chassis that is down, or a stale Chassis row in the Southbound database " +
+			"(ovn-sbctl chassis-del NAME), holds it back")
+	case d.chassisBehind.Swap(false):
+		log.Info("every chassis has caught up; Joins on shared networks wait for them again")
 	}
 }
 

@@ -8,6 +8,10 @@ import (
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
+	"github.com/sirupsen/logrus"
+	"github.com/sirupsen/logrus/hooks/test"
+
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // Two hosts' Docker networks with one ovn.network share one switch; an
@@ -73,5 +77,26 @@ func TestSharedNetworkNames(t *testing.T) {
 	cfg, err := ParseNetwork(netReqID(nid, map[string]any{OptNetwork: "prod.eu-1"}, &network.IPAMData{Pool: "10.0.0.0/24"}))
 	if err != nil || cfg.Shared != "prod.eu-1" {
 		t.Fatalf("%+v %v", cfg, err)
+	}
+}
+
+// A chassis that lags is said once when a wait runs out and once when every
+// chassis caught up, not on every Join in between.
+func TestChassisLagSaidOnce(t *testing.T) {
+	r := newRig(t)
+	log, hook := test.NewNullLogger()
+	log.SetLevel(logrus.DebugLevel)
+	r.d.cfg.Log, r.d.cfg.RemoteReadyTimeout = log, time.Second
+	r.nb.chassisErrs = []error{nb.ErrChassisBehind, nb.ErrChassisSkipped, nb.ErrChassisSkipped, nil, nil}
+	var got []string
+	for i := 0; i < 5; i++ {
+		hook.Reset()
+		r.d.waitChassis(context.Background(), eid)
+		for _, e := range hook.AllEntries() {
+			got = append(got, e.Level.String())
+		}
+	}
+	if want := "warning debug debug info"; strings.Join(got, " ") != want {
+		t.Fatalf("log levels %q, want %q", strings.Join(got, " "), want)
 	}
 }

@@ -32,8 +32,13 @@ type chassisState struct {
 }
 
 // ErrChassisBehind means some chassis did not confirm in time, or still has
-// not since an earlier wait ran out.
+// not since an earlier wait ran out (then the error is also
+// ErrChassisSkipped).
 var ErrChassisBehind = fmt.Errorf("not every chassis confirmed in time: %w", ovs.ErrNotInstalled)
+
+// ErrChassisSkipped: no wait was made, an earlier one ran out and hv_cfg
+// has not caught up since. Callers say the first, not every one.
+var ErrChassisSkipped = fmt.Errorf("skipped until they catch up: %w", ErrChassisBehind)
 
 // WaitChassis returns once every chassis has installed the flows of what
 // NB holds now, or with ErrChassisBehind after timeout.
@@ -49,7 +54,7 @@ func (c *Client) WaitChassis(ctx context.Context, timeout time.Duration) error {
 	}
 	c.chassis.mu.Unlock()
 	if stuck != 0 {
-		return ErrChassisBehind
+		return ErrChassisSkipped
 	}
 	hv, target, err := c.cfgs(ctx, true)
 	if err != nil {

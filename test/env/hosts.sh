@@ -294,6 +294,9 @@ host_down() {
     done
     for pid in $(ip netns pids "$h" 2>/dev/null || true); do kill -9 "$pid" 2>/dev/null || true; done
   fi
+  # As an admin retiring a host would: its Chassis row would otherwise hold
+  # NB_Global.hv_cfg back, and every Join's wait for the chassis with it.
+  alive "$CENTRAL/sb.pid" && sb --if-exists chassis-del "$h"
   umount "$NSDIR/$h.mnt" 2>/dev/null || true
   rm -f "$NSDIR/$h.mnt"
   ip netns del "$h" 2>/dev/null || true
