@@ -37,11 +37,7 @@ report() {
 
 # mean duration of each plugin call in the log lines after line $1
 calls() {
-  tail -n +"$1" "$LOG" | grep -o 'call=/NetworkDriver\.[A-Za-z]* took=[^ ]*' | awk '
-    { split($1, c, "."); t = $2; sub(/took=/, "", t); gsub(/"/, "", t)
-      if (t ~ /µs$/) { sub(/µs/, "", t); v = t / 1000 } else if (t ~ /ms$/) { sub(/ms/, "", t); v = t } else { sub(/s$/, "", t); v = t * 1000 }
-      s[c[2]] += v; n[c[2]]++ }
-    END { for (k in s) printf "  plugin %-16s mean %6.2f ms (n=%d)\n", k, s[k] / n[k], n[k] }' | sort
+  tail -n +"$1" "$LOG" | awk -f test/bench/calls.awk | sort
 }
 
 docker run --rm --net=none "$IMAGE" true   # warm the image cache

@@ -37,11 +37,7 @@ report() {
       echo $(( (t1 - t0) / 1000000 ))
     done' sh "$N" "$net" "$IMAGE" | sort -n | awk -v label="$label" '{ a[NR] = $1; s += $1 } END {
     printf "%-36s n=%d  mean %4d ms  median %4d ms  p90 %4d ms\n", label, NR, s / NR, a[int((NR + 1) / 2)], a[int(NR * 0.9)] }'
-  tail -n +"$from" "$LOG" | grep -o 'call=/NetworkDriver\.[A-Za-z]* took=[^ ]*' | awk '
-    { split($1, c, "."); t = $2; sub(/took=/, "", t); gsub(/"/, "", t)
-      if (t ~ /µs$/) { sub(/µs/, "", t); v = t / 1000 } else if (t ~ /ms$/) { sub(/ms/, "", t); v = t } else { sub(/s$/, "", t); v = t * 1000 }
-      s[c[2]] += v; n[c[2]]++ }
-    END { for (k in s) printf "  plugin %-16s mean %6.2f ms (n=%d)\n", k, s[k] / n[k], n[k] }' | sort
+  tail -n +"$from" "$LOG" | awk -f test/bench/calls.awk | sort
 }
 
 $H exec host1 docker run --rm --net=none "$IMAGE" true   # warm the image cache

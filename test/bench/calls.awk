@@ -1,0 +1,12 @@
+# Each NetworkDriver call's mean duration, from ovn-docker debug log lines
+# on stdin (call=/NetworkDriver.X took=D). Used by the docker-run scripts.
+match($0, /call=\/NetworkDriver\.[A-Za-z]+ took=[^ ]+/) {
+  split(substr($0, RSTART, RLENGTH), f, " ")
+  split(f[1], c, ".")
+  t = f[2]; sub(/took=/, "", t); gsub(/"/, "", t)
+  if (t ~ /µs$/) { sub(/µs/, "", t); v = t / 1000 }
+  else if (t ~ /ms$/) { sub(/ms/, "", t); v = t }
+  else { sub(/s$/, "", t); v = t * 1000 }
+  s[c[2]] += v; n[c[2]]++
+}
+END { for (k in s) printf "  plugin %-16s mean %6.2f ms (n=%d)\n", k, s[k] / n[k], n[k] }
