@@ -15,7 +15,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/docker/go-plugins-helpers/network"
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
@@ -77,7 +76,11 @@ type Config struct {
 	// OrphanGrace is how long an endpoint's pieces on this host must look
 	// orphaned, pass after pass, before reconciliation removes them.
 	OrphanGrace time.Duration
-	Log         logrus.FieldLogger
+	// Swarm makes the driver global-scoped, for swarm networks: the swarm
+	// manager allocates each network and hands its settings to every node.
+	// Docker 20.10 then refuses networks outside a swarm (docs/multihost.md#swarm).
+	Swarm bool
+	Log   logrus.FieldLogger
 	// Now is the clock reconciliation judges grace periods by; tests pass
 	// their own. Nil means time.Now.
 	Now func() time.Time
@@ -124,12 +127,6 @@ func (d *Driver) crashPoint(name string) { faults.Point(d.cfg.Log, name) }
 
 // Close finishes background work (deleting retired veths) and stops it.
 func (d *Driver) Close() { d.reaper.close() }
-
-// GetCapabilities: networks are created per engine (local scope), but the
-// switch they map to can span hosts, so connectivity is global.
-func (d *Driver) GetCapabilities() *Capabilities {
-	return &Capabilities{Scope: network.LocalScope, ConnectivityScope: network.GlobalScope, GwAllocChecker: true}
-}
 
 // rollbackTimeout bounds undo work that runs after a call has failed.
 const rollbackTimeout = 10 * time.Second

@@ -36,6 +36,9 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	sw := nb.Switch{Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
 		Gateways: cfg.Gateways(), MTU: mtu, Internal: cfg.Internal, Aux: cfg.Aux(),
 		Chassis: chassis, Pools: cfg.PoolIDs()}
+	if cfg.Shared, err = d.swarmShared(cfg); err != nil {
+		return err
+	}
 	var created bool
 	if cfg.Shared == "" {
 		created, err = d.nb.EnsureSwitch(ctx, sw)

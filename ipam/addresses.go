@@ -29,8 +29,13 @@ func (m *Manager) RequestAddress(ctx context.Context, req *ipam.RequestAddressRe
 	if err != nil {
 		return nil, err
 	}
+	space, _, _ := ParsePoolID(req.PoolID)
 	var a netip.Addr
 	switch {
+	case space == SwarmSpace:
+		a, err = m.viewAddress(ctx, req, rec, pool)
+	case space == GlobalSpace && req.Address != "":
+		a, err = m.confirmAddress(ctx, rec, pool, req.Address)
 	case req.Options[optRequestType] == gatewayType && rec.Network != "":
 		a, err = m.sharedGateway(ctx, rec, pool, req.Address)
 	case req.Address != "":
@@ -154,10 +159,11 @@ func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRe
 	if err != nil {
 		return usererr.Errorf(nil, notDocker, "%q is not an IP address", req.Address)
 	}
-	if !pool.Subnet.Contains(a) || (rec.Network != "" && a == rec.Gateway) {
+	space, subnet, _ := ParsePoolID(req.PoolID)
+	if !pool.Subnet.Contains(a) || (rec.Network != "" && a == rec.Gateway) || space == SwarmSpace {
 		// A shared pool's gateway is every host's: it goes with the pool.
+		// A swarm pool's claims are the manager's to release.
 		return nil
 	}
-	space, subnet, _ := ParsePoolID(req.PoolID)
 	return m.db.Release(ctx, store.RowName(space, subnet), pool.Block(a), a)
 }

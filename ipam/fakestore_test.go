@@ -83,23 +83,23 @@ func (f *fakeStore) DropRef(_ context.Context, name, chassis string) (bool, erro
 	return true, f.DeletePool(context.Background(), name)
 }
 
-func (f *fakeStore) ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) error {
+func (f *fakeStore) ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) (netip.Addr, error) {
 	f.mu.Lock()
 	p := f.pools[pool]
 	if p.Gateway.IsValid() {
 		f.mu.Unlock()
-		return ovs.ErrStale
+		return p.Gateway, nil
 	}
 	f.mu.Unlock()
 	if err := f.Claim(ctx, pool, block, a, false); err != nil {
-		return err
+		return a, err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p = f.pools[pool]
 	p.Gateway = a
 	f.pools[pool] = p
-	return nil
+	return a, nil
 }
 
 func (f *fakeStore) Pool(_ context.Context, name string) (*store.Pool, error) {

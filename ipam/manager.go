@@ -29,7 +29,7 @@ type Store interface {
 	Release(ctx context.Context, pool, block string, a netip.Addr) error
 	AddRef(ctx context.Context, name, network, chassis string) error
 	DropRef(ctx context.Context, name, chassis string) (bool, error)
-	ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) error
+	ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) (netip.Addr, error)
 }
 
 // Address spaces: both are kept in the one Northbound database, so pools
@@ -58,6 +58,9 @@ type Config struct {
 	SystemID func(context.Context) (string, error)
 	// Now is the clock grace periods are judged by; nil means time.Now.
 	Now func() time.Time
+	// Swarm: the driver runs with --scope swarm, and a node's request for
+	// the subnet of a swarm pool is answered with its view (swarm.go).
+	Swarm bool
 }
 
 // Defaults: IPv4 pools are /24s of 10.128.0.0/9; IPv6 pools /64s of a
@@ -148,12 +151,21 @@ func PoolID(space string, subnet netip.Prefix) string { return space + "/" + sub
 // ParsePoolID splits a PoolID.
 func ParsePoolID(id string) (space string, subnet netip.Prefix, err error) {
 	space, rest, ok := strings.Cut(id, "/")
-	if ok && (space == LocalSpace || space == GlobalSpace) {
+	if ok && (space == LocalSpace || space == GlobalSpace || space == SwarmSpace) {
 		if subnet, err = netip.ParsePrefix(rest); err == nil && subnet == subnet.Masked() {
 			return space, subnet, nil
 		}
 	}
 	return "", netip.Prefix{}, usererr.Errorf(nil, notDocker, "%q is not a pool ID of the openvswitch IPAM driver", id)
+}
+
+// rowSpace is the space whose row holds a pool: a node's view of a swarm
+// pool is the manager's pool.
+func rowSpace(space string) string {
+	if space == SwarmSpace {
+		return GlobalSpace
+	}
+	return space
 }
 
 // notDocker is the advice for what only a broken caller sends: Docker
@@ -166,7 +178,7 @@ func (m *Manager) loadPool(ctx context.Context, id string) (*store.Pool, Pool, e
 	if err != nil {
 		return nil, Pool{}, err
 	}
-	rec, err := m.db.Pool(ctx, store.RowName(space, subnet))
+	rec, err := m.db.Pool(ctx, store.RowName(rowSpace(space), subnet))
 	if errors.Is(err, ovs.ErrNotFound) {
 		return nil, Pool{}, usererr.Wrap(ErrUnknownPool, err, "remove the network and create it again",
 			"pool %s is not known to the openvswitch IPAM driver", id)

@@ -30,7 +30,9 @@ func (m *Manager) ReleaseOrphans(ctx context.Context, inUse map[string]map[netip
 	var suspects []string
 	for _, rec := range snap.Pools {
 		held, ok := inUse[PoolID(rec.Space, rec.Subnet)]
-		if !ok {
+		if !ok || rec.Space == GlobalSpace {
+			// Swarm pools' claims are the swarm manager's, some for
+			// endpoints on no host (service VIPs).
 			continue
 		}
 		if pools[rec.Name], err = NewPool(rec.Subnet, rec.Range); err != nil {

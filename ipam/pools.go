@@ -63,6 +63,9 @@ func parsePoolRequest(req *ipam.RequestPoolRequest) (poolRequest, error) {
 			"unknown address space %q for the openvswitch IPAM driver", req.AddressSpace)
 	}
 	for k, v := range req.Options {
+		if k == optSerial {
+			continue
+		}
 		if k != OptNetwork {
 			return r, usererr.Errorf(nil, "remove --ipam-opt "+k, "unknown IPAM option %q: the openvswitch IPAM driver takes only %s", k, OptNetwork)
 		}
@@ -113,9 +116,21 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 	// us, and then the generation check sends one of us round again.
 	m.createMu.Lock()
 	defer m.createMu.Unlock()
-	if r.network != "" {
+	switch view, ok, err := m.nodeView(ctx, r); {
+	case err != nil:
+		return nil, err
+	case ok:
+		return view, nil
+	case r.network != "":
 		return m.requestShared(ctx, r, chassis)
+	case r.space == GlobalSpace:
+		return m.requestGlobal(ctx, r, chassis)
 	}
+	return m.requestOwn(ctx, r, chassis)
+}
+
+// requestOwn makes a pool of this request's own. Called with createMu held.
+func (m *Manager) requestOwn(ctx context.Context, r poolRequest, chassis string) (*ipam.RequestPoolResponse, error) {
 	for attempt := 0; attempt < maxStaleRetries; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
@@ -188,8 +203,8 @@ func (m *Manager) choose(r poolRequest, snap *store.Snapshot) (netip.Prefix, err
 // ReleasePool deletes a pool and its claims; an unknown pool is success.
 func (m *Manager) ReleasePool(ctx context.Context, req *ipam.ReleasePoolRequest) error {
 	space, subnet, err := ParsePoolID(req.PoolID)
-	if err != nil {
-		return err
+	if err != nil || space == SwarmSpace {
+		return err // a node's view: the manager releases the pool
 	}
 	rec, err := m.db.Pool(ctx, store.RowName(space, subnet))
 	if errors.Is(err, ovs.ErrNotFound) {

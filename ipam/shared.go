@@ -106,14 +106,8 @@ func orAll(p netip.Prefix) string {
 // pool: the first host's request claims it (the subnet's first host
 // address, or the --gateway given) and records it, later hosts get it.
 func (m *Manager) sharedGateway(ctx context.Context, rec *store.Pool, pool Pool, want string) (netip.Addr, error) {
-	for attempt := 0; attempt < 3; attempt++ {
-		if rec.Gateway.IsValid() {
-			if want != "" && want != rec.Gateway.String() {
-				return netip.Addr{}, usererr.Errorf(ErrAllocated, "give --gateway "+rec.Gateway.String()+" or leave it out",
-					"OVN network %s has gateway %s, not %s", rec.Network, rec.Gateway, want)
-			}
-			return rec.Gateway, nil
-		}
+	gw := rec.Gateway
+	if !gw.IsValid() {
 		a := pool.Gateway()
 		if want != "" {
 			var err error
@@ -121,16 +115,16 @@ func (m *Manager) sharedGateway(ctx context.Context, rec *store.Pool, pool Pool,
 				return a, usererr.Errorf(ErrOutOfPool, "give a --gateway inside it", "gateway %s is not an address of pool %s", want, pool.Subnet)
 			}
 		}
-		err := m.db.ClaimGateway(ctx, rec.Name, pool.Block(a), a)
-		if !errors.Is(err, ovs.ErrStale) {
+		var err error
+		if gw, err = m.db.ClaimGateway(ctx, rec.Name, pool.Block(a), a); err != nil {
 			return a, m.poolGone(err, pool)
 		}
-		// Another host recorded the gateway first: use it.
-		if rec, err = m.db.Pool(ctx, rec.Name); err != nil {
-			return netip.Addr{}, err
-		}
 	}
-	return netip.Addr{}, usererr.Errorf(nil, "try again", "the gateway of OVN network %s kept changing", rec.Network)
+	if want != "" && want != gw.String() {
+		return netip.Addr{}, usererr.Errorf(ErrAllocated, "give --gateway "+gw.String()+" or leave it out",
+			"OVN network %s has gateway %s, not %s", rec.Network, gw, want)
+	}
+	return gw, nil
 }
 
 // releaseShared lets this host go of a shared pool; the last host's release

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds the managed plugin (rootfs from the Dockerfile + plugin.json) and
-# creates it in the local engine: packaging/plugin.sh [NAME]   (make plugin)
-# Then: docker plugin enable NAME, and use -d NAME:latest.
-# BIN names the binary to package (default bin/ovn-docker).
+# Builds the managed plugin (rootfs from the Dockerfile + plugin.json),
+# creates it in the local engine and enables it:
+#   packaging/plugin.sh [NAME]        (make plugin)
+# then use -d NAME:latest. BIN names the binary to package (default
+# bin/ovn-docker); PLUGIN_SET holds settings for `docker plugin set`
+# (KEY=VALUE ..., e.g. OVN_DOCKER_NB=tcp:10.0.0.10:6641). On a swarm node
+# the plugin gets OVN_DOCKER_SCOPE=swarm unless PLUGIN_SET says otherwise
+# (docs/multihost.md#swarm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NAME=${1:-openvswitch}
@@ -28,4 +32,13 @@ if docker plugin inspect "$NAME" >/dev/null 2>&1; then
   docker plugin rm -f "$NAME" >/dev/null
 fi
 docker plugin create "$NAME" "$dir" >/dev/null
-echo "plugin $NAME:latest created; enable it with: docker plugin enable $NAME"
+
+read -r -a settings <<<"${PLUGIN_SET:-}"
+if [ "$(docker info --format '{{.Swarm.LocalNodeState}}')" = active ] && [[ " ${PLUGIN_SET:-}" != *" OVN_DOCKER_SCOPE="* ]]; then
+  settings+=(OVN_DOCKER_SCOPE=swarm)
+fi
+if [ ${#settings[@]} -gt 0 ]; then
+  docker plugin set "$NAME" "${settings[@]}"
+fi
+docker plugin enable "$NAME" >/dev/null
+echo "plugin $NAME:latest created and enabled${settings[*]:+ with ${settings[*]}}"

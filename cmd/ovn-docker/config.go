@@ -53,6 +53,8 @@ type serveConfig struct {
 	IPv6Pools          ipam.DefaultPools
 	Reconcile          time.Duration
 	OrphanGrace        time.Duration
+	// Swarm: see driver.Config (--scope swarm).
+	Swarm bool
 }
 
 // envPrefix names the environment variable behind each flag: --nb-ca-cert
@@ -172,7 +174,7 @@ func (f flags) conn(c *connConfig, nb *string) {
 }
 
 // serveStrings are the serve settings that finish parses from text.
-type serveStrings struct{ nb, level, pools4, pools6 string }
+type serveStrings struct{ nb, level, pools4, pools6, scope string }
 
 // serveFlags registers every flag of `ovn-docker serve`.
 func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bool), out io.Writer) flags {
@@ -190,6 +192,9 @@ func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bo
 	f.dur(&c.RemoteReadyTimeout, "remote-ready-timeout", 5*time.Second,
 		"how long Join waits, on a network shared by hosts (ovn.network), for every chassis to have the port's flows (NB_Global hv_cfg); 0 skips it")
 
+	f.str(&s.scope, "scope", "local",
+		"local: each Docker engine's networks are its own (ovn.network shares them between hosts); swarm: for swarm nodes, "+
+			"the swarm manager allocates every network and each node gets its settings (Docker 20.10 then makes networks only in a swarm)")
 	f.dur(&c.OVNTimeout, "ovn-timeout", 10*time.Second,
 		"how long a call waits for an unreachable OVN or OVS database before failing; on SIGTERM, calls in flight get this plus --ready-timeout to finish")
 	f.dur(&c.Reconcile, "reconcile-interval", 30*time.Second, "how often to look for and clean up what crashes and lost calls left behind")
@@ -219,6 +224,13 @@ func (c *serveConfig) finish(s serveStrings) error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return c.bad("log-format", fmt.Errorf("must be text or json, not %q", c.LogFormat))
+	}
+	switch s.scope {
+	case "local":
+	case "swarm":
+		c.Swarm = true
+	default:
+		return c.bad("scope", fmt.Errorf("must be local or swarm, not %q", s.scope))
 	}
 	if c.RemoteReadyTimeout < 0 {
 		return c.bad("remote-ready-timeout", errors.New("must not be negative"))

@@ -27,6 +27,7 @@ var badEnv = map[string]map[string]string{
 	"default-pool-v6":      {"OVN_DOCKER_DEFAULT_POOL_V6": "base=10.0.0.0/8,size=24"},
 	"ready-timeout":        {"OVN_DOCKER_READY_TIMEOUT": "5"},
 	"remote-ready-timeout": {"OVN_DOCKER_REMOTE_READY_TIMEOUT": "-1s"},
+	"scope":                {"OVN_DOCKER_SCOPE": "global"},
 	"ovn-timeout":          {"OVN_DOCKER_OVN_TIMEOUT": "0s"},
 	"reconcile-interval":   {"OVN_DOCKER_RECONCILE_INTERVAL": "soon"},
 	"orphan-grace":         {"OVN_DOCKER_ORPHAN_GRACE": "-1m"},

@@ -45,7 +45,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	switch args[0] {
 	case "serve":
-		return serve(args[1:], stderr)
+		return serve(args[1:], stdout, stderr)
 	case "status":
 		return runStatus(args[1:], stdout, stderr)
 	case "version":
@@ -59,12 +59,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 2
 }
 
-func serve(args []string, stderr io.Writer) int {
+func serve(args []string, stdout, stderr io.Writer) int {
 	cfg, code := loadServeConfig(args, os.LookupEnv, stderr)
 	if code >= 0 {
 		return code
 	}
-	log := newLogger(cfg, stderr)
+	log := newLogger(cfg, stdout, stderr)
 	ctx, stopSignals := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stopSignals()
 	go func() {
@@ -99,14 +99,40 @@ func loadServeConfig(args []string, lookup func(string) (string, bool), stderr i
 	return cfg, -1
 }
 
-func newLogger(cfg serveConfig, out io.Writer) *logrus.Logger {
+// newLogger writes errors to stderr and the rest to stdout: Docker logs
+// all of a managed plugin's stderr as errors, and its stdout as such.
+func newLogger(cfg serveConfig, stdout, stderr io.Writer) *logrus.Logger {
 	l := logrus.New()
-	l.SetOutput(out)
+	l.SetOutput(io.Discard)
 	l.SetLevel(cfg.LogLevel)
+	var f logrus.Formatter = &logrus.TextFormatter{}
 	if cfg.LogFormat == "json" {
-		l.SetFormatter(&logrus.JSONFormatter{})
+		f = &logrus.JSONFormatter{}
 	}
+	l.SetFormatter(f)
+	l.AddHook(splitOutput{f: f, out: stdout, err: stderr})
 	return l
+}
+
+// splitOutput is the hook that writes each record to its stream.
+type splitOutput struct {
+	f        logrus.Formatter
+	out, err io.Writer
+}
+
+func (splitOutput) Levels() []logrus.Level { return logrus.AllLevels }
+
+func (h splitOutput) Fire(e *logrus.Entry) error {
+	b, err := h.f.Format(e)
+	if err != nil {
+		return err
+	}
+	w := h.out
+	if e.Level <= logrus.ErrorLevel {
+		w = h.err
+	}
+	_, err = w.Write(b)
+	return err
 }
 
 // runServer listens first, so Docker finds the socket within a second even
@@ -194,9 +220,10 @@ func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Dri
 	vs.Run(hctx)
 	d := driver.New(nbc, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
 		RemoteReadyTimeout: cfg.RemoteReadyTimeout,
+		Swarm:              cfg.Swarm,
 		OrphanGrace:        cfg.OrphanGrace, Log: log})
 	im := ipam.NewManager(store.New(nbc), ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
-		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID})
+		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID, Swarm: cfg.Swarm})
 	return d, im, func() { stopConns(); d.Close(); nbc.Close(); vs.Close(); links.Close() }, nil
 }
 

@@ -159,3 +159,19 @@ func TestNoSecretsInLogs(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// A managed plugin's stderr is logged by Docker as errors, whatever it
+// says: only errors go there.
+func TestLogStreams(t *testing.T) {
+	var out, errs bytes.Buffer
+	log := newLogger(serveConfig{LogLevel: logrus.DebugLevel, LogFormat: "text"}, &out, &errs)
+	log.Info("ready")
+	log.Warn("slow")
+	log.Error("broken")
+	if !strings.Contains(out.String(), "ready") || !strings.Contains(out.String(), "slow") || strings.Contains(out.String(), "broken") {
+		t.Errorf("stdout: %q", out.String())
+	}
+	if !strings.Contains(errs.String(), "broken") || strings.Contains(errs.String(), "ready") {
+		t.Errorf("stderr: %q", errs.String())
+	}
+}

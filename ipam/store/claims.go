@@ -46,10 +46,28 @@ func (s *Store) Claim(ctx context.Context, pool, block string, a netip.Addr, cur
 }
 
 // ClaimGateway claims a as shared pool's gateway, in the same transaction
-// that records it on the pool, provided no host recorded one first
-// (ovs.ErrStale: read the pool again for it).
-func (s *Store) ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) error {
-	return s.claim(ctx, pool, block, a, claimHow{gateway: true})
+// that records it on the pool, provided no host recorded one first; it
+// returns the pool's gateway: a, or the one recorded first.
+func (s *Store) ClaimGateway(ctx context.Context, pool, block string, a netip.Addr) (netip.Addr, error) {
+	err := s.claim(ctx, pool, block, a, claimHow{gateway: true})
+	if !errors.Is(err, ovs.ErrStale) {
+		return a, err
+	}
+	// Read from the server: this daemon's cache may not have the other
+	// host's write yet.
+	rows, err := conn.Select[*nbdb.AddressSet](ctx, s.c.Conn, nbdb.AddressSetTable, conn.NameIs(pool))
+	if err != nil {
+		return a, err
+	}
+	if len(rows) == 0 {
+		return a, s.c.NotFound("IPAM pool " + pool)
+	}
+	gw, err := netip.ParseAddr(rows[0].ExternalIDs[gatewayKey])
+	if err != nil {
+		return a, usererr.Errorf(nil, "remove the network and create it again",
+			"IPAM pool %s records gateway %q, which is not an address", pool, rows[0].ExternalIDs[gatewayKey])
+	}
+	return gw, nil
 }
 
 type claimHow struct{ cursor, gateway bool }
@@ -73,15 +91,23 @@ func (s *Store) claim(ctx context.Context, pool, block string, a netip.Addr, how
 // errNoBlock: another daemon made the block first; claim in it instead.
 var errNoBlock = errors.New("the block appeared meanwhile")
 
-// claimSteps adds what every claim also does: move the cursor, or record a
-// shared pool's gateway if none is yet.
-func (s *Store) claimSteps(tx *conn.Tx, pool string, a netip.Addr, how claimHow) {
+// claimGuard makes a gateway's claim fail with "unset" when the pool has a
+// gateway already; it goes before the address's own guard, so that a
+// gateway another host recorded reads as that, not as a taken address.
+func claimGuard(tx *conn.Tx, pool string, how claimHow) {
+	if how.gateway {
+		tx.Add("unset")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool,
+			conn.Includes("external_ids", map[string]string{gatewayKey: ""}))))
+	}
+}
+
+// claimEffects adds what a claim also does: move the cursor, or record a
+// shared pool's gateway.
+func (s *Store) claimEffects(tx *conn.Tx, pool string, a netip.Addr, how claimHow) {
 	if how.cursor {
 		tx.Add("cursor")(s.setKey(pool, lastKey, a.String()))
 	}
 	if how.gateway {
-		tx.Add("unset")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool,
-			conn.Includes("external_ids", map[string]string{gatewayKey: ""}))))
 		tx.Add("gateway")(s.setKey(pool, gatewayKey, a.String()))
 	}
 }
@@ -97,13 +123,14 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	// Without the block nothing else may happen: the cursor or a shared
 	// pool's gateway would move to an address no block holds.
 	tx.Add("block")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, row)))
+	claimGuard(tx, pool, how)
 	// Fails at once if the block already holds a.
 	tx.Add("free")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row,
 		conn.SetIncludes("addresses", a.String()))))
 	as := &nbdb.AddressSet{Name: row}
 	tx.Add("claim")(s.c.DB().Where(as).Mutate(as, model.Mutation{Field: &as.Addresses,
 		Mutator: ovsdb.MutateOperationInsert, Value: []string{a.String()}}))
-	s.claimSteps(tx, pool, a, how)
+	s.claimEffects(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return false, err
 	}
@@ -130,10 +157,11 @@ func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.A
 		return err
 	}
 	tx.Add("pool")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool)))
+	claimGuard(tx, pool, how)
 	tx.Add("absent")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row)))
 	tx.Add("create")(s.c.DB().Create(&nbdb.AddressSet{Name: row, Addresses: []string{a.String()},
 		ExternalIDs: mark("block", map[string]string{poolKey: pool})}))
-	s.claimSteps(tx, pool, a, how)
+	s.claimEffects(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return err
 	}

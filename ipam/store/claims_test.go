@@ -21,8 +21,12 @@ func TestFirstClaimOfABlockRecordsItsSideEffects(t *testing.T) {
 		t.Fatal(err)
 	}
 	gw := netip.MustParseAddr("10.9.0.1")
-	if err := db.ClaimGateway(ctx, pool.Name, "0", gw); err != nil {
-		t.Fatalf("first gateway claim: %v", err)
+	if got, err := db.ClaimGateway(ctx, pool.Name, "0", gw); err != nil || got != gw {
+		t.Fatalf("first gateway claim: %v %v", got, err)
+	}
+	// A second host's claim of another address gets the first's gateway.
+	if got, err := db.ClaimGateway(ctx, pool.Name, "0", netip.MustParseAddr("10.9.0.9")); err != nil || got != gw {
+		t.Fatalf("second gateway claim: %v %v", got, err)
 	}
 	next := netip.MustParseAddr("10.9.1.7")
 	if err := db.Claim(ctx, pool.Name, "1", next, true); err != nil {

@@ -12,15 +12,18 @@
 #                                 serve flags, stop it, or kill it with -9
 #   hosts.sh neighbors            give every host its Geneve peers' MACs
 #                                 again (see underlay_neighbors)
+#   hosts.sh swarm up | leave     form a swarm of the hosts (host1 manager,
+#                                 the others workers) or dissolve it
 #   hosts.sh down                 remove it all
 #
-# Each host is a network namespace plus a mount namespace with a private
-# /run: its own dockerd (own data root; its own containerd, exec root and
-# socket under that /run), its own ovsdb-server and ovs-vswitchd (userspace
-# datapath) with br-int and br-phy, ovn-controller with system-id hostK and
-# Geneve encap IP 172.31.0.K on br-phy, and ovn-docker from bin/ovn-docker on
+# Each host is a network namespace, a UTS namespace (host name hostK) and a
+# mount namespace with a private /run: its own dockerd (own data root; its
+# own containerd, exec root and socket under that /run), its own
+# ovsdb-server and ovs-vswitchd (userspace datapath) with br-int and br-phy,
+# ovn-controller with system-id hostK and Geneve encap IP 172.31.0.K on
+# br-phy, and ovn-docker from bin/ovn-docker on
 # /run/docker/plugins/openvswitch.sock. /run/ovn/ovnnb_db.sock and
-# ovnsb_db.sock inside a host are links to the central's sockets. The
+# ovnsb_db.sock inside a host are the central's sockets, bind-mounted. The
 # underlay is a Linux bridge in namespace ovnh-ul; each host's end of it is
 # a port of br-phy. Hosts are entered with nsenter, never `ip netns exec`,
 # which remounts /sys and hides cgroups from dockerd. Only addresses inside
@@ -63,7 +66,7 @@ sb() { ovn-sbctl --db="unix:$CENTRAL/ovnsb_db.sock" --timeout=10 "$@"; }
 # host's ovn-docker first on PATH.
 inh() {
   local h=$1; shift
-  PATH="$(hostdir "$h"):$PATH" nsenter --mount="$NSDIR/$h.mnt" --net="/run/netns/$h" -- \
+  PATH="$(hostdir "$h"):$PATH" nsenter --mount="$NSDIR/$h.mnt" --net="/run/netns/$h" --uts="$NSDIR/$h.uts" -- \
     sh -c 'cd "$1" 2>/dev/null || cd /; shift; exec "$@"' sh "$PWD" "$@"
 }
 
@@ -72,7 +75,7 @@ inh() {
 start_in() {
   local h=$1 name=$2; shift 2
   local d; d=$(hostdir "$h")
-  setsid nsenter --mount="$NSDIR/$h.mnt" --net="/run/netns/$h" -- "$@" >>"$d/$name.log" 2>&1 </dev/null &
+  setsid nsenter --mount="$NSDIR/$h.mnt" --net="/run/netns/$h" --uts="$NSDIR/$h.uts" -- "$@" >>"$d/$name.log" 2>&1 </dev/null &
   echo $! >"$d/$name.pid"
 }
 
@@ -150,10 +153,14 @@ host_ns() {
     touch "$NSDIR/$h.mnt"
     unshare --mount="$NSDIR/$h.mnt" --propagation private -- sh -c "
       mount -t tmpfs -o mode=0755 tmpfs /run &&
-      mkdir -p /run/docker/plugins /run/openvswitch /run/ovn /run/lock &&
-      ln -s $CENTRAL/ovnnb_db.sock /run/ovn/ovnnb_db.sock &&
-      ln -s $CENTRAL/ovnsb_db.sock /run/ovn/ovnsb_db.sock"
+      mkdir -p /run/docker/plugins /run/openvswitch /run/ovn /run/lock"
   fi
+  # Its own host name: swarm names its nodes by it (docker node ls).
+  if ! mountpoint -q "$NSDIR/$h.uts" 2>/dev/null; then
+    touch "$NSDIR/$h.uts"
+    unshare --uts="$NSDIR/$h.uts" -- hostname "$h"
+  fi
+  central_sockets "$h"
   ip -n "$h" link set lo up
   if ! ip -n "$h" link show ul0 >/dev/null 2>&1; then
     ip -n "$UL_NS" link del "ul$n" 2>/dev/null || true
@@ -164,6 +171,20 @@ host_ns() {
   ip netns exec "$UL_NS" ethtool -K "ul$n" tx off >/dev/null
   inh "$h" ethtool -K ul0 tx off >/dev/null
   inh "$h" ip link set ul0 up
+}
+
+# central_sockets HOST: the central's NB and SB sockets appear in the host
+# as /run/ovn/ovn{nb,sb}_db.sock, bind-mounted rather than linked so that a
+# managed plugin, which sees the host's /run/ovn but not the central's
+# directory, reaches them too. Done again at every up: a restarted central
+# makes new sockets.
+central_sockets() {
+  local h=$1 db
+  for db in ovnnb_db ovnsb_db; do
+    nsenter --mount="$NSDIR/$h.mnt" -- sh -c '
+      umount "$2" 2>/dev/null; rm -f "$2"; touch "$2" && mount --bind "$1" "$2"' \
+      sh "$CENTRAL/$db.sock" "/run/ovn/$db.sock"
+  done
 }
 
 # host_ovs HOST N: OVS on the userspace datapath, br-int for OVN, br-phy
@@ -278,6 +299,34 @@ underlay_neighbors() {
   done
 }
 
+# hosts_up counts the hosts of the bed.
+hosts_up() { local d n=0; for d in "$BED"/host*; do [ -d "$d" ] && n=$((n + 1)); done; echo "$n"; }
+
+swarm_state() { inh "$1" docker info --format '{{.Swarm.LocalNodeState}}'; }
+
+# swarm_up: host1 initialises a swarm on its underlay address and manages
+# it; every other host joins as a worker. Idempotent.
+swarm_up() {
+  local n k token; n=$(hosts_up)
+  [ "$n" -ge 1 ] || die "no host is up (hosts.sh up N)"
+  [ "$(swarm_state host1)" = active ] || inh host1 docker swarm init --advertise-addr "$UL_NET.1" >/dev/null
+  token=$(inh host1 docker swarm join-token -q worker)
+  for k in $(seq 2 "$n"); do
+    [ "$(swarm_state "host$k")" = active ] && continue
+    inh "host$k" docker swarm join --token "$token" --advertise-addr "$UL_NET.$k" "$UL_NET.1:2377" >/dev/null
+  done
+  log "swarm: host1 manages it, host2..host$n work in it"
+}
+
+# swarm_leave: every host leaves, workers first.
+swarm_leave() {
+  local n k; n=$(hosts_up)
+  for k in $(seq "$n" -1 1); do
+    [ "$(swarm_state "host$k")" = inactive ] || inh "host$k" docker swarm leave --force >/dev/null
+  done
+  log "swarm: left"
+}
+
 host_down() {
   local h=$1 d; d=$(hostdir "$h")
   if [ -e "$NSDIR/$h.mnt" ] && ip netns list | grep -qw "$h"; then
@@ -296,11 +345,34 @@ host_down() {
   fi
   # As an admin retiring a host would: its Chassis row would otherwise hold
   # NB_Global.hv_cfg back, and every Join's wait for the chassis with it.
-  alive "$CENTRAL/sb.pid" && sb --if-exists chassis-del "$h"
-  umount "$NSDIR/$h.mnt" 2>/dev/null || true
-  rm -f "$NSDIR/$h.mnt"
+  if alive "$CENTRAL/sb.pid"; then sb --if-exists chassis-del "$h"; fi
+  umount "$NSDIR/$h.mnt" "$NSDIR/$h.uts" 2>/dev/null || true
+  rm -f "$NSDIR/$h.mnt" "$NSDIR/$h.uts"
   ip netns del "$h" 2>/dev/null || true
   rm -rf "$d"
+}
+
+# forget_stale: a bed whose namespaces are gone (a reboot, a machine
+# restored from a snapshot) keeps files that describe nothing running any
+# more: data roots holding the networks, swarm and managed plugins of its
+# last tests, pid files that may now name someone else's processes, and a
+# central with the old rows. Such hosts are removed, and such a central
+# when no host is left, so that up builds them afresh.
+forget_stale() {
+  local d h live=0
+  nb --timeout=2 show >/dev/null 2>&1 || rm -f "$CENTRAL"/*.pid
+  for d in "$BED"/host*; do
+    [ -d "$d" ] || continue
+    h=$(basename "$d")
+    if mountpoint -q "$NSDIR/$h.mnt" 2>/dev/null; then live=1; continue; fi
+    log "$h: left by an earlier bed whose processes are gone; removing it"
+    rm -f "$d"/*.pid
+    host_down "$h"
+  done
+  if [ $live = 0 ] && [ -d "$CENTRAL" ] && ! [ -f "$CENTRAL/nb.pid" ]; then
+    log "central: left by an earlier bed; removing it"
+    rm -rf "$CENTRAL"
+  fi
 }
 
 up() {
@@ -312,6 +384,7 @@ up() {
   [ "$DOCKER_ENGINE" = current ] && engine_build_current
   mkdir -p "$BED"
   ns_dir
+  forget_stale
   image_tar
   central_up
   underlay_up
@@ -342,7 +415,13 @@ case "${1:-}" in
     [ -e "$NSDIR/$h.mnt" ] || die "$h is not up (hosts.sh up N)"
     inh "$h" "$@" ;;
   plugin) hostnum "${2:-}" >/dev/null; plugin_cmd "${@:2}" ;;
-  neighbors) underlay_neighbors "$(ls -d "$BED"/host* 2>/dev/null | wc -l)" ;;
+  neighbors) underlay_neighbors "$(hosts_up)" ;;
+  swarm)
+    case "${2:-}" in
+      up) swarm_up ;;
+      leave) swarm_leave ;;
+      *) die "usage: hosts.sh swarm up|leave" ;;
+    esac ;;
   down) down ;;
-  *) die "usage: hosts.sh up N | exec hostK CMD... | plugin hostK start|stop|kill | neighbors | down" ;;
+  *) die "usage: hosts.sh up N | exec hostK CMD... | plugin hostK start|stop|kill | neighbors | swarm up|leave | down" ;;
 esac

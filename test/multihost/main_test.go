@@ -32,6 +32,10 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 	}
+	if err := outOfSwarm(); err != nil {
+		fmt.Fprintf(os.Stderr, "multihost: %v\n", err)
+		os.Exit(1)
+	}
 	// The first packet across hosts must not depend on how long the bed
 	// has been idle (see underlay_neighbors in hosts.sh).
 	if out, err := runScript("neighbors"); err != nil {
@@ -71,11 +75,19 @@ func docker(t *testing.T, host string, args ...string) string {
 // nbctl reads the shared Northbound database.
 func nbctl(t *testing.T, args ...string) string {
 	t.Helper()
+	out, err := nbctlErr(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func nbctlErr(args ...string) (string, error) {
 	out, err := exec.Command("ovn-nbctl", append([]string{"--db=" + nbSock, "--timeout=10"}, args...)...).CombinedOutput()
 	if err != nil {
-		t.Fatalf("ovn-nbctl %s: %v: %s", strings.Join(args, " "), err, out)
+		return "", fmt.Errorf("ovn-nbctl %s: %v: %s", strings.Join(args, " "), err, out)
 	}
-	return strings.TrimSpace(string(out))
+	return strings.TrimSpace(string(out)), nil
 }
 
 // network creates a network on a host and removes it when the test ends.
