@@ -117,13 +117,15 @@ func TestRecordedRequestsOfTheCurrentEngine(t *testing.T) {
 	if ids["IpamDriver.RequestPool.v6only-default.json"] != "ovnlocal/fd6f:766e:6400::/64" {
 		t.Fatalf("pools %v", ids)
 	}
-	for name, want := range map[string]string{
-		"IpamDriver.RequestAddress.gateway-given.json":    "10.77.0.1/24",
-		"IpamDriver.RequestAddress.aux.json":              "10.77.0.5/24",
-		"IpamDriver.RequestAddress.static-with-name.json": "10.77.0.200/24",
-		"IpamDriver.RequestAddress.gateway-any.json":      "fd00:77::1/64",
-		"IpamDriver.RequestAddress.any-with-name.json":    "fd00:77::2/64",
+	// In the engine's order: the dynamic address comes after the gateway.
+	for _, tc := range []struct{ name, want string }{
+		{"IpamDriver.RequestAddress.gateway-given.json", "10.77.0.1/24"},
+		{"IpamDriver.RequestAddress.aux.json", "10.77.0.5/24"},
+		{"IpamDriver.RequestAddress.static-with-name.json", "10.77.0.200/24"},
+		{"IpamDriver.RequestAddress.gateway-any.json", "fd00:77::1/64"},
+		{"IpamDriver.RequestAddress.any-with-name.json", "fd00:77::2/64"},
 	} {
+		name, want := tc.name, tc.want
 		var req ipam.RequestAddressRequest
 		load(name, &req)
 		r, err := c.m.RequestAddress(ctx, &req)
