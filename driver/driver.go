@@ -38,6 +38,8 @@ type NB interface {
 	DeletePort(ctx context.Context, name string) (bool, error)
 	PortWithAddress(ctx context.Context, s *nb.Switch, ip, endpointID string) (*nb.Port, error)
 	WaitChassis(ctx context.Context, timeout time.Duration) error
+	EnsureRouterPort(ctx context.Context, s *nb.Switch) error
+	PruneRouters(ctx context.Context) ([]string, error)
 }
 
 // OVS is what the driver needs of this host's Open_vSwitch database.

@@ -36,6 +36,7 @@ func TestCreateNetworkErrorsReadOnce(t *testing.T) {
 		{"MTU options disagree", netReqID(nid, map[string]any{"mtu": "1400", OptMTU: "1300"}, pool("10.0.0.0/24", "")), "mtu=1400"},
 		{"bad MTU", netReqID(nid, map[string]any{"mtu": "abc"}, pool("10.0.0.0/24", "")), `"abc"`},
 		{"MTU too big", netReqID(nid, map[string]any{OptMTU: "70000"}, pool("10.0.0.0/24", "")), `"70000"`},
+		{"bad router name", netReqID(nid, map[string]any{OptRouter: "a b"}, pool("10.0.0.0/24", "")), `"a b"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := newRig(t)

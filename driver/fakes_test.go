@@ -25,6 +25,7 @@ type fakeNB struct {
 	ports        map[string]nb.Port
 	chassisWaits int
 	chassisErrs  []error // what the next WaitChassis calls return, in turn
+	routerErr    error   // what EnsureRouterPort returns
 }
 
 func (f *fakeNB) EnsureSwitch(_ context.Context, s nb.Switch) (bool, error) {
@@ -36,6 +37,11 @@ func (f *fakeNB) EnsureSwitch(_ context.Context, s nb.Switch) (bool, error) {
 	f.switches[s.NetworkID] = s
 	return true, nil
 }
+
+// EnsureRouterPort: the fake's routers are the switches' Router field.
+func (f *fakeNB) EnsureRouterPort(context.Context, *nb.Switch) error { return f.routerErr }
+
+func (f *fakeNB) PruneRouters(context.Context) ([]string, error) { return nil, nil }
 
 func (f *fakeNB) Switch(_ context.Context, id string) (*nb.Switch, error) {
 	f.mu.Lock()

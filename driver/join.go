@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 
 	"github.com/docker/go-plugins-helpers/network"
 
@@ -20,8 +21,9 @@ const containerIfPrefix = "eth"
 // Join plugs the endpoint in: a veth pair, its host end on the integration
 // bridge bound to the logical port, then a bounded wait for ovn-controller
 // to install the port's flows so the container's first packet is delivered.
-// No Gateway is returned: Docker then attaches docker_gwbridge for outside
-// access (OVN gateways come later).
+// On a routed network the gateway is the router's port, and Docker adds
+// no docker_gwbridge; otherwise no Gateway is returned and Docker attaches
+// docker_gwbridge for outside access.
 func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *JoinResponse, err error) {
 	if err := checkIDs(req.NetworkID, req.EndpointID); err != nil {
 		return nil, err
@@ -50,11 +52,34 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *Join
 	}
 	d.crashPoint("join-ovs")
 	d.waitInstalled(ctx, req.EndpointID)
-	if sw.Shared != "" {
+	if sw.Shared != "" || sw.Router != "" {
+		// Other chassis reach the port too: through the shared switch, or
+		// routed there by the router every chassis runs a copy of.
 		d.waitChassis(ctx, req.EndpointID)
 	}
-	return &JoinResponse{InterfaceName: InterfaceName{SrcName: PeerIfName(req.EndpointID),
-		DstPrefix: containerIfPrefix, DstName: port.IfName}}, nil
+	resp = &JoinResponse{InterfaceName: InterfaceName{SrcName: PeerIfName(req.EndpointID),
+		DstPrefix: containerIfPrefix, DstName: port.IfName}}
+	resp.Gateway, resp.GatewayIPv6 = routerGateways(sw)
+	return resp, nil
+}
+
+// routerGateways are the router's addresses on a routed network, one per
+// family, as Join answers them (no prefix length).
+func routerGateways(sw *nb.Switch) (v4, v6 string) {
+	if sw.Router == "" {
+		return "", ""
+	}
+	for _, g := range sw.Gateways {
+		p, err := netip.ParsePrefix(g)
+		switch {
+		case err != nil:
+		case p.Addr().Is4() && v4 == "":
+			v4 = p.Addr().String()
+		case p.Addr().Is6() && v6 == "":
+			v6 = p.Addr().String()
+		}
+	}
+	return v4, v6
 }
 
 // bridgeNotFound turns a missing integration bridge into the sentence

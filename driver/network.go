@@ -36,6 +36,9 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	sw := nb.Switch{Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
 		Gateways: cfg.Gateways(), MTU: mtu, Internal: cfg.Internal, Aux: cfg.Aux(),
 		Chassis: chassis, Pools: cfg.PoolIDs()}
+	if !cfg.Internal {
+		sw.Router = cfg.Router
+	}
 	if cfg.Shared, err = d.swarmShared(cfg); err != nil {
 		return err
 	}
@@ -47,6 +50,9 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 		sw.Refs = []nb.Ref{{NetworkID: cfg.ID, Chassis: chassis, Aux: cfg.Aux()}}
 		created, err = d.nb.EnsureSharedSwitch(ctx, sw, mtu)
 	}
+	if err == nil && sw.Router != "" {
+		err = d.attachRouter(ctx, cfg.ID)
+	}
 	d.abandoned.note(cfg.ID, err, d.cfg.Now())
 	if err != nil {
 		return err
@@ -55,6 +61,24 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	d.cfg.Log.WithFields(map[string]any{"network": cfg.ID, "switch": sw.Name,
 		"subnets": cfg.Subnets(), "mtu": mtu, "created": created}).Info("network ready")
 	return nil
+}
+
+// attachRouter attaches the network's switch, made or joined just now, to
+// its router; on failure the switch goes again (this host's reference to a
+// shared one), so a failed CreateNetwork leaves nothing behind.
+func (d *Driver) attachRouter(ctx context.Context, networkID string) error {
+	sw, err := d.nb.Switch(ctx, networkID)
+	if err == nil {
+		err = d.nb.EnsureRouterPort(ctx, sw)
+	}
+	if err != nil {
+		undo, cancel := context.WithTimeout(context.WithoutCancel(ctx), rollbackTimeout)
+		defer cancel()
+		if _, uerr := d.removeSwitch(undo, networkID); uerr != nil {
+			d.cfg.Log.WithError(uerr).WithField("network", networkID).Warn("rollback: switch left for reconciliation")
+		}
+	}
+	return err
 }
 
 // defaultMTU leaves room for the Geneve header on the underlay that carries

@@ -45,7 +45,12 @@ const (
 // Docker network with the same name: one logical switch for all of them.
 const OptNetwork = "ovn.network"
 
-var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork}
+// OptRouter attaches the network to the OVN logical router of that name:
+// the router answers at the network's gateway address and routes between
+// the networks attached to it.
+const OptRouter = "ovn.router"
+
+var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter}
 
 // sharedName is what ovn.network may be: it names a logical switch, and
 // "docker-" names are this driver's per-host switches.
@@ -76,6 +81,9 @@ type NetworkConfig struct {
 	// Shared is the ovn.network name: the network's switch is shared with
 	// every host that creates a network with that name. Empty: per host.
 	Shared string
+	// Router is the ovn.router name; empty: not routed. An --internal
+	// network stays off it (no gateway, no way out).
+	Router string
 }
 
 // Subnets lists every subnet, IPv4 first, as CIDR strings.
@@ -162,6 +170,9 @@ func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 		return cfg, err
 	}
 	if cfg.MTU, err = parseMTU(generic, len(cfg.IPv6) > 0); err != nil {
+		return cfg, err
+	}
+	if cfg.Router, err = parseRouter(generic); err != nil {
 		return cfg, err
 	}
 	return cfg, nil
@@ -322,6 +333,16 @@ func parseShared(generic map[string]string) (string, error) {
 	if !sharedName.MatchString(name) || strings.HasPrefix(name, "docker-") {
 		return "", invalid("give 1 to 64 letters, digits, '_', '.' or '-', not starting with docker-",
 			"%s=%q is not a valid OVN network name", OptNetwork, name)
+	}
+	return name, nil
+}
+
+// parseRouter reads -o ovn.router=NAME.
+func parseRouter(generic map[string]string) (string, error) {
+	name, ok := generic[OptRouter]
+	if ok && !sharedName.MatchString(name) {
+		return "", invalid("give 1 to 64 letters, digits, '_', '.' or '-'",
+			"%s=%q is not a valid OVN router name", OptRouter, name)
 	}
 	return name, nil
 }

@@ -57,6 +57,7 @@ type ReconcileReport struct {
 	Rehomed   []string // ports of running containers bound again to this chassis
 	Removed   []string // host interface names of endpoints cleaned up
 	Switches  []string // networks whose failed creation had left a switch
+	Routers   []string // router ports of switches deleted behind the driver's back
 }
 
 // Keys of the tracked suspects that are to be mended rather than removed.
@@ -81,6 +82,12 @@ func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 		return nil, err
 	}
 	r := &ReconcileReport{Switches: swept}
+	if r.Routers, err = d.nb.PruneRouters(ctx); err != nil {
+		return nil, err
+	}
+	for _, p := range r.Routers {
+		d.cfg.Log.WithField("router_port", p).Warn("reconcile: removed the router port of a switch deleted by hand")
+	}
 	var suspects []string
 	for host, p := range all {
 		switch {

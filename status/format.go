@@ -43,6 +43,9 @@ func (r *Report) Text(w io.Writer) error {
 		if n.Shared != "" {
 			subnets += fmt.Sprintf(" (shared by %d hosts)", n.Hosts)
 		}
+		if n.Router != "" {
+			subnets += " (router " + n.Router + ")"
+		}
 		if n.Stale {
 			subnets += " STALE: Docker no longer knows it"
 		}

@@ -60,6 +60,8 @@ type Network struct {
 	// Shared is the ovn.network name of a switch shared by Hosts hosts.
 	Shared string `json:"shared,omitempty"`
 	Hosts  int    `json:"hosts"`
+	// Router is the ovn.router the network is attached to.
+	Router string `json:"router,omitempty"`
 	// Stale: created by this host for a network its Docker engine no
 	// longer knows; reconciliation removes it after the grace period.
 	Stale bool `json:"stale"`
@@ -201,7 +203,7 @@ func (r *Report) collectNB(ctx context.Context, nb NB, pools IPAM, ifaces map[st
 	}
 	for _, s := range switches {
 		n := Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,
-			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis, Shared: s.Shared, Hosts: len(s.Refs)}
+			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis, Shared: s.Shared, Hosts: len(s.Refs), Router: s.Router}
 		for _, ref := range s.Refs {
 			if s.Shared != "" && ref.Chassis == r.Host.SystemID {
 				n.ID, n.Chassis = ref.NetworkID, ref.Chassis

@@ -68,7 +68,7 @@ func (r *reconciler) once(parent context.Context) {
 		warn(err, "address claims")
 	}
 	r.log.WithFields(logrus.Fields{"endpoints": rep.Endpoints, "repaired": len(rep.Repaired), "rehomed": len(rep.Rehomed),
-		"removed": len(rep.Removed), "switches": len(rep.Switches), "released": len(released),
+		"removed": len(rep.Removed), "switches": len(rep.Switches), "router_ports": len(rep.Routers), "released": len(released),
 		"forgotten_networks": len(forgotten), "forgotten_pools": len(pools)}).Debug("reconcile pass")
 }
 

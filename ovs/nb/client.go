@@ -30,6 +30,10 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.LogicalSwitchPortTable: &nbdb.LogicalSwitchPort{},
 		nbdb.AddressSetTable:        &nbdb.AddressSet{},
 		nbdb.NBGlobalTable:          &nbdb.NBGlobal{},
+		// Routers are read from the server, never monitored: few, and
+		// read only when a routed network comes or goes.
+		nbdb.LogicalRouterTable:     &nbdb.LogicalRouter{},
+		nbdb.LogicalRouterPortTable: &nbdb.LogicalRouterPort{},
 	})
 	if err != nil {
 		return m, err

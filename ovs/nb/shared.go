@@ -176,6 +176,8 @@ func sameNetwork(have *Switch, want Switch) error {
 		return diff("MTU", strconv.Itoa(have.MTU), strconv.Itoa(want.MTU))
 	case have.Internal != want.Internal:
 		return diff("--internal", internalWord(have.Internal), internalWord(want.Internal))
+	case have.Router != want.Router:
+		return diff("ovn.router", orNone(SplitList(have.Router)), orNone(SplitList(want.Router)))
 	}
 	return nil
 }
@@ -214,6 +216,7 @@ func (c *Client) leaveShared(ctx context.Context, s *Switch, r Ref) (bool, error
 		}
 		tx.Add("same")(sameAs(have.UUID, have.ExternalIDs))
 		if last {
+			tx.Add("router")(c.detachOps(ctx, s))
 			tx.Add("delete")(c.deleteSwitch(s))
 		} else {
 			tx.Add("ref")(c.setRef(have.UUID, r, true))
@@ -223,7 +226,7 @@ func (c *Client) leaveShared(ctx context.Context, s *Switch, r Ref) (bool, error
 			return false, err
 		}
 		_, err = c.TransactIdempotent(ctx, tx.Ops...)
-		if tx.FailedIn(err, "same") {
+		if tx.FailedIn(err, "same") || tx.FailedIn(err, "router") {
 			continue
 		}
 		if err != nil {

@@ -48,6 +48,8 @@ type Switch struct {
 	// Refs are the Docker networks using the switch: one per host (and
 	// network) for a shared switch; the creator alone for a per-host one.
 	Refs []Ref
+	// Router is the ovn.router the network is attached to, if any.
+	Router string
 }
 
 // Ref is one host's Docker network on a switch.
@@ -64,6 +66,9 @@ func (s Switch) externalIDs() map[string]string {
 		mtuKey:      strconv.Itoa(s.MTU),
 		internalKey: strconv.FormatBool(s.Internal),
 		poolsKey:    strings.Join(s.Pools, ","),
+	}
+	if s.Router != "" {
+		ids[routerKey] = s.Router
 	}
 	if s.Shared != "" {
 		ids[sharedKey] = s.Shared
@@ -84,7 +89,10 @@ func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 		UUID: ls.UUID, Name: ls.Name, NetworkID: ids[ovs.NetworkIDKey],
 		Subnets: SplitList(ids[subnetsKey]), Gateways: SplitList(ids[gatewaysKey]),
 		MTU: mtu, Internal: internal, Aux: SplitList(ids[auxKey]), Chassis: ids[ChassisKey], Pools: SplitList(ids[poolsKey]),
-		Ports: len(ls.Ports), Shared: ids[sharedKey],
+		Ports: len(ls.Ports), Shared: ids[sharedKey], Router: ids[routerKey],
+	}
+	if s.Router != "" && s.Ports > 0 {
+		s.Ports-- // the router's own port is no endpoint
 	}
 	if s.Shared == "" {
 		s.Refs = []Ref{{NetworkID: s.NetworkID, Chassis: s.Chassis, Aux: s.Aux}}
@@ -244,19 +252,26 @@ func (c *Client) DeleteSwitch(ctx context.Context, networkID, chassis string) (d
 	if s.Shared != "" {
 		return c.leaveShared(ctx, s, Ref{NetworkID: networkID, Chassis: chassis})
 	}
-	tx, err := c.NewTx(ctx)
-	if err != nil {
-		return false, err
+	for try := 0; try < joinTries; try++ {
+		tx, err := c.NewTx(ctx)
+		if err != nil {
+			return false, err
+		}
+		tx.Add("router")(c.detachOps(ctx, s))
+		tx.Add("delete")(c.deleteSwitch(s))
+		if err := tx.Err(); err != nil {
+			return false, err
+		}
+		res, err := c.TransactIdempotent(ctx, tx.Ops...)
+		if tx.FailedIn(err, "router") {
+			continue // another network joined or left the router meanwhile
+		}
+		if err != nil {
+			return false, c.Failed(err, "delete the logical switch of network "+short(networkID))
+		}
+		return tx.Count(res, "delete") > 0, nil
 	}
-	tx.Add("delete")(c.deleteSwitch(s))
-	if err := tx.Err(); err != nil {
-		return false, err
-	}
-	res, err := c.TransactIdempotent(ctx, tx.Ops...)
-	if err != nil {
-		return false, c.Failed(err, "delete the logical switch of network "+short(networkID))
-	}
-	return tx.Count(res, "delete") > 0, nil
+	return false, usererr.Errorf(nil, "try again", "logical router %s kept changing while network %s left it", s.Router, short(networkID))
 }
 
 // SwitchSubnets collects what any switch says of its subnets: ours in

@@ -1,0 +1,67 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docker/go-plugins-helpers/network"
+)
+
+func TestParseRouterOption(t *testing.T) {
+	cfg, err := ParseNetwork(netReq(map[string]any{OptRouter: "edge-1"}, pool))
+	if err != nil || cfg.Router != "edge-1" {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	for _, bad := range []string{"", "-x", "a b", strings.Repeat("r", 65)} {
+		if _, err := ParseNetwork(netReq(map[string]any{OptRouter: bad}, pool)); !errors.Is(err, ErrInvalid) ||
+			!strings.Contains(err.Error(), "not a valid OVN router name") {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// A routed network's Join answers the router's addresses as the gateways,
+// so Docker adds no docker_gwbridge; an --internal one stays off the router.
+func TestRoutedJoinAnswersTheGateway(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		internal bool
+		v4, v6   string
+	}{{"routed", false, "10.77.0.1", "fd77::1"}, {"internal", true, "", ""}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t)
+			r.d.cfg.RemoteReadyTimeout = time.Second
+			req := netReqID(nid, map[string]any{OptRouter: "r1"}, &network.IPAMData{Pool: "10.77.0.0/24", Gateway: "10.77.0.1/24"})
+			req.IPv6Data = []*network.IPAMData{{Pool: "fd77::/64", Gateway: "fd77::1/64"}}
+			req.Options[optInternal] = tc.internal
+			if err := r.d.CreateNetwork(context.Background(), req); err != nil {
+				t.Fatal(err)
+			}
+			r.endpoint(t, "02:42:0a:4d:00:03")
+			resp, err := r.d.Join(context.Background(), &network.JoinRequest{NetworkID: nid, EndpointID: eid})
+			if err != nil || resp.Gateway != tc.v4 || resp.GatewayIPv6 != tc.v6 {
+				t.Fatalf("join reply %+v %v; want gateways %q %q", resp, err, tc.v4, tc.v6)
+			}
+			// Routed there from any chassis: Join waits for them all.
+			if want := map[bool]int{false: 1, true: 0}[tc.internal]; r.nb.chassisWaits != want {
+				t.Fatalf("chassis waits %d, want %d", r.nb.chassisWaits, want)
+			}
+		})
+	}
+}
+
+// A network whose router cannot take it is not made: its switch goes too.
+func TestRouterFailureRollsTheSwitchBack(t *testing.T) {
+	r := newRig(t)
+	r.nb.routerErr = errors.New("logical router r1 already exists and is not ovn-docker's")
+	req := netReqID(nid, map[string]any{OptRouter: "r1"}, &network.IPAMData{Pool: "10.77.0.0/24", Gateway: "10.77.0.1/24"})
+	if err := r.d.CreateNetwork(context.Background(), req); err == nil || !strings.Contains(err.Error(), "r1") {
+		t.Fatalf("got %v", err)
+	}
+	if len(r.nb.switches) != 0 {
+		t.Fatalf("left: %+v", r.nb.switches)
+	}
+}
