@@ -46,6 +46,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParsePoolRequest$$' -fuzztime $(FUZZTIME) ./ipam/
 	$(GO) test -run '^$$' -fuzz '^FuzzPoolID$$' -fuzztime $(FUZZTIME) ./ipam/
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeNetworks$$' -fuzztime $(FUZZTIME) ./dockerapi/
+	$(GO) test -run '^$$' -fuzz '^FuzzParseExternal$$' -fuzztime $(FUZZTIME) ./cmd/ovn-docker/
 
 # The end-to-end suite runs against each engine of ENGINES in turn (see
 # test/env/engine.sh): Debian's Docker 20.10, then the current engine,

@@ -33,6 +33,7 @@ const usage = `ovn-docker: Docker networks on OVN.
 Usage:
   ovn-docker serve [flags]   run the network and IPAM plugin (see serve --help)
   ovn-docker status [flags]  show networks, this host's endpoints and IPAM usage (--json for machines)
+  ovn-docker gateway set|show|unset [flags]  the outside routed networks leave through (see gateway --help)
   ovn-docker version         print the version
 `
 
@@ -48,6 +49,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return serve(args[1:], stdout, stderr)
 	case "status":
 		return runStatus(args[1:], stdout, stderr)
+	case "gateway":
+		return runGateway(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, version)
 		return 0

@@ -95,15 +95,7 @@ func collect(cfg statusConfig) (*status.Report, error) {
 
 // connect makes (but does not run) the two database clients.
 func connect(cfg connConfig, log logrus.FieldLogger) (*nb.Client, *local.Client, error) {
-	nbCfg := conn.Config{Endpoints: cfg.NB, LeaderOnly: true, Log: log}
-	if cfg.usesSSL() {
-		t, err := conn.LoadTLS(cfg.NBKey, cfg.NBCert, cfg.NBCACert)
-		if err != nil {
-			return nil, nil, err
-		}
-		nbCfg.TLS = t
-	}
-	nbc, err := nb.New(nbCfg)
+	nbc, err := connectNB(cfg, log)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -32,8 +32,11 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.NBGlobalTable:          &nbdb.NBGlobal{},
 		// Routers are read from the server, never monitored: few, and
 		// read only when a routed network comes or goes.
-		nbdb.LogicalRouterTable:     &nbdb.LogicalRouter{},
-		nbdb.LogicalRouterPortTable: &nbdb.LogicalRouterPort{},
+		nbdb.LogicalRouterTable:            &nbdb.LogicalRouter{},
+		nbdb.LogicalRouterPortTable:        &nbdb.LogicalRouterPort{},
+		nbdb.GatewayChassisTable:           &nbdb.GatewayChassis{},
+		nbdb.LogicalRouterStaticRouteTable: &nbdb.LogicalRouterStaticRoute{},
+		nbdb.NATTable:                      &nbdb.NAT{},
 	})
 	if err != nil {
 		return m, err

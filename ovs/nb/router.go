@@ -54,8 +54,10 @@ func routerMAC(gateways []string) (string, bool) {
 }
 
 // attachOps creates the router port and its switch peer, and the router
-// itself when have is nil.
-func (c *Client) attachOps(s *Switch, have *nbdb.LogicalRouter) ([]ovsdb.Operation, error) {
+// itself when have is nil, with its uplink when up is set; ip is the
+// router's uplink address, if it has one, to translate the switch's
+// subnets to.
+func (c *Client) attachOps(s *Switch, have *nbdb.LogicalRouter, up *uplink, ip netip.Addr) ([]ovsdb.Operation, error) {
 	mac, ok := routerMAC(s.Gateways)
 	if !ok {
 		return nil, usererr.Errorf(nil, "give the network a gateway with --gateway",
@@ -67,18 +69,43 @@ func (c *Client) attachOps(s *Switch, have *nbdb.LogicalRouter) ([]ovsdb.Operati
 	if err != nil {
 		return nil, err
 	}
+	var nats []string
+	if ip.IsValid() {
+		more, uuids, err := c.natOps(s, ip)
+		if err != nil {
+			return nil, err
+		}
+		ops, nats = append(ops, more...), uuids
+	}
 	if have == nil {
-		lr := &nbdb.LogicalRouter{UUID: newRouter, Name: s.Router, Ports: []string{newRouterPort},
-			ExternalIDs: ovs.Mark(map[string]string{routerKey: s.Router})}
-		more, err := c.DB().Create(lr)
-		ops = append(ops, conn.Named(nbdb.LogicalRouterTable, false, s.Router))
-		return append(ops, more...), err
+		return c.newRouterOps(s.Router, ops, nats, up)
 	}
 	lr := &nbdb.LogicalRouter{UUID: have.UUID}
-	more, err := c.DB().Where(lr).Mutate(lr, model.Mutation{Field: &lr.Ports, Mutator: ovsdb.MutateOperationInsert,
-		Value: []string{newRouterPort}})
+	muts := []model.Mutation{{Field: &lr.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{newRouterPort}}}
+	if len(nats) > 0 {
+		muts = append(muts, model.Mutation{Field: &lr.Nat, Mutator: ovsdb.MutateOperationInsert, Value: nats})
+	}
+	more, err := c.DB().Where(lr).Mutate(lr, muts...)
 	ops = append(ops, conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual,
 		[]ovsdb.Condition{conn.UUIDIs(have.UUID)}, ovsdb.Row{"name": s.Router}))
+	return append(ops, more...), err
+}
+
+// newRouterOps makes the router, guarded by its absence, with the port
+// (and NAT rows) ops made and, when up is set, its uplink.
+func (c *Client) newRouterOps(name string, ops []ovsdb.Operation, nats []string, up *uplink) ([]ovsdb.Operation, error) {
+	lr := &nbdb.LogicalRouter{UUID: newRouter, Name: name, Ports: []string{newRouterPort}, Nat: nats,
+		ExternalIDs: ovs.Mark(map[string]string{routerKey: name})}
+	if up != nil {
+		more, err := c.uplinkOps(name, up)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, more...)
+		lr.Ports, lr.StaticRoutes = append(lr.Ports, newUplink), []string{newRoute}
+	}
+	more, err := c.DB().Create(lr)
+	ops = append(ops, conn.Named(nbdb.LogicalRouterTable, false, name))
 	return append(ops, more...), err
 }
 
@@ -113,11 +140,15 @@ func (c *Client) EnsureRouterPort(ctx context.Context, s *Switch) error {
 		if err != nil {
 			return err
 		}
+		up, ip, err := c.uplinkOf(ctx, s.Router, have)
+		if err != nil {
+			return err
+		}
 		tx, err := c.NewTx(ctx)
 		if err != nil {
 			return err
 		}
-		tx.Add("router")(c.attachOps(s, have))
+		tx.Add("router")(c.attachOps(s, have, up, ip))
 		tx.Add("switch")(c.switchPeerOps(s))
 		if err := tx.Err(); err != nil {
 			return err
@@ -132,6 +163,20 @@ func (c *Client) EnsureRouterPort(ctx context.Context, s *Switch) error {
 		return nil
 	}
 	return usererr.Errorf(nil, "try again", "logical router %s kept changing while network %s joined it", s.Router, short(s.NetworkID))
+}
+
+// uplinkOf is a new router's uplink to be (nil without an outside), or an
+// existing router's uplink address (invalid if it has none).
+func (c *Client) uplinkOf(ctx context.Context, router string, have *nbdb.LogicalRouter) (*uplink, netip.Addr, error) {
+	if have != nil {
+		ip, err := c.uplinkIP(ctx, router)
+		return nil, ip, err
+	}
+	up, err := c.newUplinkFor(ctx)
+	if up == nil || err != nil {
+		return nil, netip.Addr{}, err
+	}
+	return up, up.ip, nil
 }
 
 // router reads the router named name from the server; nil if there is none.
@@ -165,16 +210,59 @@ func (c *Client) detachOps(ctx context.Context, s *Switch) ([]ovsdb.Operation, e
 		return nil, err
 	}
 	lr := lrs[0]
-	guard := conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual, []ovsdb.Condition{conn.UUIDIs(lr.UUID)},
-		ovsdb.Row{"ports": uuidSet(lr.Ports)})
-	if len(lr.Ports) == 1 {
+	ops := []ovsdb.Operation{conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual, []ovsdb.Condition{conn.UUIDIs(lr.UUID)},
+		ovsdb.Row{"ports": uuidSet(lr.Ports)})}
+	uplinkIP, err := c.uplinkIP(ctx, lr.Name)
+	if err != nil {
+		return nil, err
+	}
+	networks := len(lr.Ports)
+	if uplinkIP.IsValid() {
+		networks--
+	}
+	if networks <= 1 {
+		// Its port, uplink, routes and NAT rows go with it; the uplink's
+		// peer on the external switch is the switch's.
 		del, err := c.DB().Where(&nbdb.LogicalRouter{UUID: lr.UUID}).Delete()
-		return append([]ovsdb.Operation{guard}, del...), err
+		if err != nil {
+			return nil, err
+		}
+		more, err := c.unplugUplinkOps(ctx, lr.Name)
+		return append(append(ops, del...), more...), err
+	}
+	nats, err := conn.Select[*nbdb.NAT](ctx, c.Conn, nbdb.NATTable,
+		conn.Includes("external_ids", ovs.Mark(map[string]string{routerSwitchKey: s.Name})))
+	if err != nil {
+		return nil, err
+	}
+	var natUUIDs []string
+	for _, n := range nats {
+		if slices.Contains(lr.Nat, n.UUID) {
+			natUUIDs = append(natUUIDs, n.UUID)
+		}
 	}
 	m := &nbdb.LogicalRouter{UUID: lr.UUID}
-	mut, err := c.DB().Where(m).Mutate(m, model.Mutation{Field: &m.Ports, Mutator: ovsdb.MutateOperationDelete,
-		Value: []string{port}})
-	return append([]ovsdb.Operation{guard}, mut...), err
+	muts := []model.Mutation{{Field: &m.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{port}}}
+	if len(natUUIDs) > 0 {
+		muts = append(muts, model.Mutation{Field: &m.Nat, Mutator: ovsdb.MutateOperationDelete, Value: natUUIDs})
+	}
+	mut, err := c.DB().Where(m).Mutate(m, muts...)
+	return append(ops, mut...), err
+}
+
+// unplugUplinkOps takes a router's uplink peer off the external switch.
+func (c *Client) unplugUplinkOps(ctx context.Context, router string) ([]ovsdb.Operation, error) {
+	peers, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable, conn.NameIs(uplinkPeerName(router)))
+	if err != nil || len(peers) == 0 {
+		return nil, err
+	}
+	exts, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, conn.NameIs(ExternalSwitch))
+	if err != nil || len(exts) == 0 {
+		return nil, err
+	}
+	ext := &nbdb.LogicalSwitch{UUID: exts[0].UUID}
+	return c.DB().Where(ext).Mutate(ext, model.Mutation{Field: &ext.Ports, Mutator: ovsdb.MutateOperationDelete,
+		Value: []string{peers[0].UUID}})
 }
 
 func uuidSet(uuids []string) ovsdb.OvsSet {
@@ -203,7 +291,9 @@ func (c *Client) Routers(ctx context.Context) (map[string][]string, error) {
 	for _, lr := range lrs {
 		out[lr.Name] = []string{}
 		for _, p := range lr.Ports {
-			out[lr.Name] = append(out[lr.Name], switchOf[p])
+			if switchOf[p] != "" { // not the uplink
+				out[lr.Name] = append(out[lr.Name], switchOf[p])
+			}
 		}
 		slices.Sort(out[lr.Name])
 	}
@@ -223,6 +313,9 @@ func (c *Client) PruneRouters(ctx context.Context) ([]string, error) {
 	var gone []string
 	for _, p := range lrps {
 		name := p.ExternalIDs[routerSwitchKey]
+		if name == "" {
+			continue // an uplink: it goes with its router
+		}
 		switches, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, conn.NameIs(name))
 		if err != nil || len(switches) > 0 {
 			if err != nil {
@@ -251,7 +344,7 @@ func (c *Client) PruneRouters(ctx context.Context) ([]string, error) {
 	return gone, c.pruneBareRouters(ctx)
 }
 
-// pruneBareRouters deletes routers left with no port at all (theirs
+// pruneBareRouters deletes routers left with no network's port (theirs
 // removed by hand): a router is made with its first port, so none is bare
 // while a network is being attached.
 func (c *Client) pruneBareRouters(ctx context.Context) error {
@@ -260,7 +353,11 @@ func (c *Client) pruneBareRouters(ctx context.Context) error {
 		return err
 	}
 	for _, lr := range lrs {
-		if len(lr.Ports) > 0 {
+		ip, err := c.uplinkIP(ctx, lr.Name)
+		if err != nil {
+			return err
+		}
+		if n := len(lr.Ports); n > 1 || (n == 1 && !ip.IsValid()) {
 			continue
 		}
 		tx, err := c.NewTx(ctx)
@@ -268,8 +365,9 @@ func (c *Client) pruneBareRouters(ctx context.Context) error {
 			return err
 		}
 		tx.Add("bare")(conn.Guard(conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual,
-			[]ovsdb.Condition{conn.UUIDIs(lr.UUID)}, ovsdb.Row{"ports": uuidSet(nil)})))
+			[]ovsdb.Condition{conn.UUIDIs(lr.UUID)}, ovsdb.Row{"ports": uuidSet(lr.Ports)})))
 		tx.Add("delete")(c.DB().Where(&nbdb.LogicalRouter{UUID: lr.UUID}).Delete())
+		tx.Add("uplink")(c.unplugUplinkOps(ctx, lr.Name))
 		if err := tx.Err(); err != nil {
 			return err
 		}

@@ -233,7 +233,9 @@ func (c *Client) Switches(ctx context.Context) ([]*Switch, error) {
 	}
 	out := make([]*Switch, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, switchFromRow(r))
+		if r.Name != ExternalSwitch { // the outside is no Docker network
+			out = append(out, switchFromRow(r))
+		}
 	}
 	return out, nil
 }

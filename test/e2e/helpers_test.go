@@ -84,9 +84,10 @@ func exec_(t *testing.T, container string, cmd ...string) string {
 // switchOf returns the logical switch name of a Docker network ID.
 func switchOf(networkID string) string { return "docker-" + networkID[:12] }
 
-// driverSwitches lists the names of driver-owned logical switches.
+// driverSwitches lists the names of driver-owned logical switches of
+// Docker networks (not the outside's, which plugin.sh start sets).
 func driverSwitches(t *testing.T) string {
-	return nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch", `external_ids:"docker:owner"=ovn-docker`)
+	return nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch", `external_ids:"docker:owner"=ovn-docker`, "name!=docker-external")
 }
 
 // eventually retries check until it passes or the limit passes.

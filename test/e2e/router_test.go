@@ -73,7 +73,12 @@ func routers(t *testing.T) string {
 	return nbctl(t, "--bare", "--columns=name", "find", "Logical_Router", `external_ids:"docker:owner"=ovn-docker`)
 }
 
+// routerPorts counts a router's networks' ports (not its uplink).
 func routerPorts(t *testing.T, name string) int {
 	t.Helper()
-	return len(strings.Fields(nbctl(t, "--bare", "--columns=ports", "find", "Logical_Router", "name="+name)))
+	n := len(strings.Fields(nbctl(t, "--bare", "--columns=ports", "find", "Logical_Router", "name="+name)))
+	if nbctl(t, "--bare", "--columns=name", "find", "Logical_Router_Port", "name=rtoe-"+name) != "" {
+		n--
+	}
+	return n
 }

@@ -9,12 +9,14 @@ cd "$(dirname "$0")"
 die() { printf 'env: FAILED: %s\n' "$*" >&2; exit 1; }
 log() { printf 'env: %s\n' "$*" >&2; }
 . ./engine.sh
+. ./outside.sh
 
 ./plugin.sh stop
 engine_stop "$STATE/dockerd.pid"
 rm -f "$STATE/engine"
 [ -f "$STATE/ovn-controller" ] && "$OVN_CTL" stop_controller >/dev/null 2>&1
 [ -f "$STATE/ovn-central" ] && "$OVN_CTL" stop_northd >/dev/null 2>&1
+outside_unplug oo
 if [ -f "$STATE/ovs" ]; then
   ovs-appctl -t ovs-vswitchd exit >/dev/null 2>&1
   ovs-appctl -t ovsdb-server exit >/dev/null 2>&1

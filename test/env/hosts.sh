@@ -44,6 +44,7 @@ TEST_IMAGE=ovn-docker-test/busybox:latest
 log() { printf 'hosts: %s\n' "$*" >&2; }
 die() { printf 'hosts: FAILED: %s\n' "$*" >&2; exit 1; }
 . "$(dirname "$0")/engine.sh"
+. "$(dirname "$0")/outside.sh"
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
 wait_for() {
@@ -207,6 +208,11 @@ host_ovs() {
     fail-mode=secure other-config:disable-in-band=true
   inh "$h" ovs-vsctl --timeout=10 --may-exist add-br br-phy -- set bridge br-phy datapath_type=netdev \
     other-config:disable-in-band=true -- --may-exist add-port br-phy ul0
+  # Every host can be a gateway chassis: br-ex on the outside (outside.sh).
+  inh "$h" ovs-vsctl --timeout=10 --may-exist add-br br-ex -- set bridge br-ex datapath_type=netdev
+  outside_plug "oo$n" "$h"
+  inh "$h" ovs-vsctl --timeout=10 --may-exist add-port br-ex "oo$n-ex" \
+    -- set open . external-ids:ovn-bridge-mappings=physnet:br-ex
   inh "$h" ip link set br-phy up
   inh "$h" ip addr replace "$UL_NET.$n/24" dev br-phy
   inh "$h" ovs-vsctl --timeout=10 set open . external-ids:system-id="$h" \
@@ -346,10 +352,19 @@ host_down() {
   # As an admin retiring a host would: its Chassis row would otherwise hold
   # NB_Global.hv_cfg back, and every Join's wait for the chassis with it.
   if alive "$CENTRAL/sb.pid"; then sb --if-exists chassis-del "$h"; fi
+  outside_unplug "oo$(hostnum "$h")"
   umount "$NSDIR/$h.mnt" "$NSDIR/$h.uts" 2>/dev/null || true
   rm -f "$NSDIR/$h.mnt" "$NSDIR/$h.uts"
   ip netns del "$h" 2>/dev/null || true
   rm -rf "$d"
+}
+
+# bed_gateway N: routed networks leave through host1, or host2 when host1
+# fails, to the outside (outside.sh), routers taking addresses from .32/28.
+bed_gateway() {
+  local chassis=host1; [ "$1" -ge 2 ] && chassis=host1,host2
+  "$PLUGIN_BIN" gateway set --nb "unix:$CENTRAL/ovnnb_db.sock" --subnet "$OUTSIDE_NET.0/24" --next-hop "$OUTSIDE_NET.1" \
+    --range "$OUTSIDE_NET.32/28" --chassis "$chassis" --physnet physnet >/dev/null
 }
 
 # forget_stale: a bed whose namespaces are gone (a reboot, a machine
@@ -392,6 +407,7 @@ up() {
   for k in $(seq "$n"); do host_up "host$k" "$k"; done
   underlay_neighbors "$n"
   for k in $(seq $((n + 1)) $MAX_HOSTS); do [ -d "$BED/host$k" ] && host_down "host$k"; done
+  bed_gateway "$n"
   log "up: host1..host$n ($DOCKER_ENGINE engine), OVN central in $CENTRAL, underlay $UL_NET.0/24"
 }
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts or stops the plugin in the background for the demo:
 #   plugin.sh start BIN   plugin.sh stop
+# start also sets the outside of routed networks (ovn-docker gateway set).
 # The e2e suite starts its own plugin and needs the socket free.
 set -euo pipefail
 RUN=/run/ovn-docker
@@ -19,9 +20,19 @@ stop() {
   rm -f "$PID"
 }
 
+# gateway BIN: routed networks leave through ovn-outside (up.sh), this
+# host their gateway chassis; routers get addresses from .16/28.
+gateway() {
+  local bin=$1 sid
+  sid=$(ovs-vsctl --timeout=5 get open . external-ids:system-id | tr -d '"')
+  "$bin" gateway set --subnet 172.30.0.0/24 --next-hop 172.30.0.1 --range 172.30.0.16/28 \
+    --chassis "$sid" --physnet physnet >/dev/null
+}
+
 start() {
   local bin=$1
   stop
+  gateway "$bin"
   mkdir -p "$RUN"
   setsid "$bin" serve --socket "$SOCK" --log-level debug >>"$LOG" 2>&1 < /dev/null &
   echo $! > "$PID"

@@ -11,11 +11,12 @@ set -euo pipefail
 STATE=/run/ovn-docker-env          # what this script started, for down.sh
 OVS_RUN=/var/run/openvswitch
 OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
-PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 procps systemd make)
+PACKAGES=(openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 procps systemd make python3)
 
 log() { printf 'env: %s\n' "$*" >&2; }
 die() { printf 'env: FAILED: %s\n' "$*" >&2; exit 1; }
 . "$(dirname "$0")/engine.sh"
+. "$(dirname "$0")/outside.sh"
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls until COMMAND succeeds.
 wait_for() {
@@ -100,6 +101,16 @@ start_ovn() {
     sh -c "ovn-sbctl --timeout=2 --bare --columns=name find Chassis name=$sid | grep -q ."
 }
 
+# start_outside: this host is the gateway chassis of routed networks, its
+# br-ex plugged into the outside (outside.sh); `ovn-docker gateway set`
+# (plugin.sh start does it) tells OVN.
+start_outside() {
+  ovs-vsctl --timeout=10 --may-exist add-br br-ex -- set bridge br-ex datapath_type="$(datapath_type)"
+  ovs-vsctl --timeout=10 set open . external-ids:ovn-bridge-mappings=physnet:br-ex
+  outside_plug oo
+  ovs-vsctl --timeout=10 --may-exist add-port br-ex oo-ex
+}
+
 # start_docker runs the engine DOCKER_ENGINE names. One this script started
 # for the other engine is stopped first; one it did not start is used as it
 # is, unless DOCKER_ENGINE asked for another kind.
@@ -151,9 +162,10 @@ main() {
   install_packages
   start_ovs
   start_ovn
+  start_outside
   start_docker
   busybox_image
-  log "up: OVS ($(datapath_type) datapath), OVN NB/SB/northd, ovn-controller, dockerd ($(engine_kind)), $TEST_IMAGE"
+  log "up: OVS ($(datapath_type) datapath), OVN NB/SB/northd, ovn-controller, outside $OUTSIDE_NS ($OUTSIDE_NET.1/24 on br-ex), dockerd ($(engine_kind)), $TEST_IMAGE"
 }
 
 main "$@"
