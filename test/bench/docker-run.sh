@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Times whole `docker run --rm IMAGE true` on an openvswitch network
-# against --net=none (the engine's own floor), N runs each.
+# Times whole `docker run --rm IMAGE true` on an openvswitch network, a
+# routed one (-o ovn.router: no docker_gwbridge) and a bridge network,
+# against --net=none (the engine's own floor), N runs each, side by side.
 # Usage: test/bench/docker-run.sh [N]   (make bench runs it)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -11,9 +12,10 @@ IMAGE=${IMAGE:-ovn-docker-test/busybox:latest}
 test/env/up.sh
 test/env/plugin.sh start "$BIN"
 LOG=/var/log/ovn-docker-demo.log
-trap 'docker network rm bench-run bench-bridge >/dev/null 2>&1; test/env/plugin.sh stop' EXIT
-docker network rm bench-run bench-bridge >/dev/null 2>&1 || true
+trap 'docker network rm bench-run bench-routed bench-bridge >/dev/null 2>&1; test/env/plugin.sh stop' EXIT
+docker network rm bench-run bench-routed bench-bridge >/dev/null 2>&1 || true
 docker network create -d openvswitch --subnet 10.210.0.0/16 bench-run >/dev/null
+docker network create -d openvswitch --subnet 10.212.0.0/16 -o ovn.router=bench bench-routed >/dev/null
 docker network create -d bridge --subnet 10.211.0.0/16 bench-bridge >/dev/null
 
 # times N runs of "docker run --rm ARGS IMAGE true"; prints ms per run, sorted
@@ -45,4 +47,7 @@ report "docker run --net=none" --net=none
 report "docker run --net=bench-bridge" --net=bench-bridge
 from=$(( $(wc -l < "$LOG") + 1 ))
 report "docker run --net=bench-run" --net=bench-run
+calls "$from"
+from=$(( $(wc -l < "$LOG") + 1 ))
+report "docker run --net=bench-routed" --net=bench-routed
 calls "$from"
