@@ -31,6 +31,9 @@ func (r *Report) Text(w io.Writer) error {
 	if r.Docker.Remote != "" {
 		p("  Docker engine\t%s\n", dbState(r.Docker))
 	}
+	if r.Outside != "" {
+		p("  outside of routed networks\t%s\n", r.Outside)
+	}
 	p("\nNETWORKS (%d)\n", len(r.Networks))
 	if len(r.Networks) > 0 {
 		p("  NETWORK\tLOGICAL SWITCH\tSUBNETS\tMTU\tPORTS\n")

@@ -32,6 +32,8 @@ type Report struct {
 	// leftovers a crash can leave, which reconciliation removes.
 	Interfaces []string `json:"orphan_interfaces"`
 	Pools      []Pool   `json:"pools"`
+	// Outside is where routed networks leave (ovn-docker gateway set).
+	Outside string `json:"outside,omitempty"`
 }
 
 // Database says whether a database answered.
@@ -96,6 +98,7 @@ type Pool struct {
 type NB interface {
 	Switches(ctx context.Context) ([]*nb.Switch, error)
 	Ports(ctx context.Context) ([]*nb.Port, error)
+	External(ctx context.Context) (*nb.External, error)
 }
 
 // IPAM is what status reads of IPAM's rows in the Northbound database.
@@ -200,6 +203,9 @@ func (r *Report) collectNB(ctx context.Context, nb NB, pools IPAM, ifaces map[st
 	if err != nil {
 		r.OVN.Error = err.Error()
 		return
+	}
+	if e, err := nb.External(ctx); err == nil && e != nil {
+		r.Outside = e.String()
 	}
 	for _, s := range switches {
 		n := Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,

@@ -225,3 +225,21 @@ func TestStatusWritesNothing(t *testing.T) {
 		}
 	}
 }
+
+// The outside of routed networks, when set, is on the report.
+func TestReportShowsTheOutside(t *testing.T) {
+	srv, nbc, vs := known(t)
+	ext := nb.External{Subnet: netip.MustParsePrefix("172.30.0.0/24"), NextHop: netip.MustParseAddr("172.30.0.1"),
+		Range: netip.MustParsePrefix("172.30.0.16/28"), Chassis: []string{"gw1"}, Physnet: "physnet"}
+	if err := nbc.SetExternal(context.Background(), ext); err != nil {
+		t.Fatal(err)
+	}
+	r := Collect(context.Background(), nbc, store.New(nbc), vs, Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second})
+	var out bytes.Buffer
+	if err := r.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "outside of routed networks  segment 172.30.0.0/24, next hop 172.30.0.1") || len(r.Networks) != 1 {
+		t.Fatalf("report:\n%s", out.String())
+	}
+}

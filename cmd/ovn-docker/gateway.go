@@ -159,8 +159,7 @@ func describeExternal(e *nb.External) string {
 	if e == nil {
 		return "no outside set: routed networks reach only their router's other networks"
 	}
-	return fmt.Sprintf("segment %s, next hop %s, router addresses from %s, gateway chassis %s (highest priority first), physnet %s",
-		e.Subnet, e.NextHop, e.Range, strings.Join(e.Chassis, ","), e.Physnet)
+	return e.String()
 }
 
 // connectNB makes (but does not run) the Northbound client.

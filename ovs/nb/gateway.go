@@ -48,6 +48,12 @@ type External struct {
 	Physnet string       // the ovn-bridge-mappings name of the segment
 }
 
+// String says it as ovn-docker gateway show and status print it.
+func (e External) String() string {
+	return fmt.Sprintf("segment %s, next hop %s, router addresses from %s, gateway chassis %s (highest priority first), physnet %s",
+		e.Subnet, e.NextHop, e.Range, strings.Join(e.Chassis, ","), e.Physnet)
+}
+
 func (e External) ids() map[string]string {
 	return ovs.Mark(map[string]string{extSubnetKey: e.Subnet.String(), extNextHopKey: e.NextHop.String(),
 		extRangeKey: e.Range.String(), extChassisKey: strings.Join(e.Chassis, ","), extPhysnetKey: e.Physnet})
