@@ -40,6 +40,7 @@ type NB interface {
 	WaitChassis(ctx context.Context, timeout time.Duration) error
 	EnsureRouterPort(ctx context.Context, s *nb.Switch) error
 	PruneRouters(ctx context.Context) ([]string, error)
+	EnsureUplinks(ctx context.Context) ([]string, error)
 }
 
 // OVS is what the driver needs of this host's Open_vSwitch database.

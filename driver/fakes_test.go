@@ -43,6 +43,8 @@ func (f *fakeNB) EnsureRouterPort(context.Context, *nb.Switch) error { return f.
 
 func (f *fakeNB) PruneRouters(context.Context) ([]string, error) { return nil, nil }
 
+func (f *fakeNB) EnsureUplinks(context.Context) ([]string, error) { return nil, nil }
+
 func (f *fakeNB) Switch(_ context.Context, id string) (*nb.Switch, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -88,6 +88,13 @@ func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	for _, p := range r.Routers {
 		d.cfg.Log.WithField("router_port", p).Warn("reconcile: removed the router port of a switch deleted by hand")
 	}
+	given, err := d.nb.EnsureUplinks(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range given {
+		d.cfg.Log.WithField("router", name).Info("reconcile: router given an uplink to the outside set since it was made")
+	}
 	var suspects []string
 	for host, p := range all {
 		switch {

@@ -140,6 +140,15 @@ func gatewayVerb(ctx context.Context, c *nb.Client, cfg gatewayConfig, out io.Wr
 			return err
 		}
 		fmt.Fprintf(out, "outside set: %s\n", describeExternal(&cfg.External))
+		// Routers made before get their way out now, not at the next
+		// reconciliation pass.
+		given, err := c.EnsureUplinks(ctx)
+		if err != nil {
+			return err
+		}
+		if len(given) > 0 {
+			fmt.Fprintf(out, "routers given an uplink: %s\n", strings.Join(given, " "))
+		}
 	case "show":
 		e, err := c.External(ctx)
 		if err != nil {

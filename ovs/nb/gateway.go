@@ -258,8 +258,9 @@ func (c *Client) uplinkOps(router string, u *uplink) ([]ovsdb.Operation, error) 
 }
 
 // natOps translates the IPv4 subnets of switch s to the router's uplink
-// address; the NAT rows are named newNAT<i> for the router to take.
-func (c *Client) natOps(s *Switch, ip netip.Addr) ([]ovsdb.Operation, []string, error) {
+// address; the NAT rows are named new_nat<k>_<i> (k tells switches apart)
+// for the router to take.
+func (c *Client) natOps(s *Switch, ip netip.Addr, k int) ([]ovsdb.Operation, []string, error) {
 	var ops []ovsdb.Operation
 	var uuids []string
 	for i, sub := range s.Subnets {
@@ -267,7 +268,7 @@ func (c *Client) natOps(s *Switch, ip netip.Addr) ([]ovsdb.Operation, []string, 
 		if err != nil || !p.Addr().Is4() {
 			continue
 		}
-		nat := &nbdb.NAT{UUID: fmt.Sprintf("new_nat%d", i), Type: nbdb.NATTypeSNAT, ExternalIP: ip.String(),
+		nat := &nbdb.NAT{UUID: fmt.Sprintf("new_nat%d_%d", k, i), Type: nbdb.NATTypeSNAT, ExternalIP: ip.String(),
 			LogicalIP: p.Masked().String(), ExternalIDs: ovs.Mark(map[string]string{routerSwitchKey: s.Name})}
 		more, err := c.DB().Create(nat)
 		if err != nil {
@@ -290,4 +291,106 @@ func (c *Client) uplinkIP(ctx context.Context, router string) (netip.Addr, error
 		return netip.Addr{}, nil
 	}
 	return p.Addr(), nil
+}
+
+// EnsureUplinks gives each router that has none an uplink, with SNAT for
+// its networks, once an outside is set: a router made before would
+// otherwise never get out. ovn-docker gateway set runs it, and so does
+// every reconciliation pass. It returns the routers it gave one.
+func (c *Client) EnsureUplinks(ctx context.Context) ([]string, error) {
+	lrs, err := conn.Select[*nbdb.LogicalRouter](ctx, c.Conn, nbdb.LogicalRouterTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	for _, lr := range lrs {
+		added, err := c.ensureUplink(ctx, lr.Name)
+		if err != nil {
+			return done, err
+		}
+		if added {
+			done = append(done, lr.Name)
+		}
+	}
+	return done, nil
+}
+
+// ensureUplink gives router name an uplink if it has none and an outside
+// is set, starting over when the router or the external switch changed.
+func (c *Client) ensureUplink(ctx context.Context, name string) (bool, error) {
+	for try := 0; try < joinTries; try++ {
+		lr, err := c.router(ctx, name)
+		if lr == nil || err != nil {
+			return false, err
+		}
+		if ip, err := c.uplinkIP(ctx, name); ip.IsValid() || err != nil {
+			return false, err
+		}
+		up, err := c.newUplinkFor(ctx)
+		if up == nil || err != nil {
+			return false, err
+		}
+		tx, err := c.NewTx(ctx)
+		if err != nil {
+			return false, err
+		}
+		tx.Add("router")(c.addUplinkOps(ctx, lr, up))
+		if err := tx.Err(); err != nil {
+			return false, err
+		}
+		_, err = c.TransactIdempotent(ctx, tx.Ops...)
+		if tx.FailedIn(err, "router") || conn.IndexClash(err, "name") {
+			continue
+		}
+		if err != nil {
+			return false, c.Failed(err, "give logical router "+name+" its uplink")
+		}
+		return true, nil
+	}
+	return false, usererr.Errorf(nil, "try again", "logical router %s kept changing while it was given its uplink", name)
+}
+
+// addUplinkOps adds an uplink to an existing router, guarded by its ports
+// as read, with SNAT for the switches those ports attach.
+func (c *Client) addUplinkOps(ctx context.Context, lr *nbdb.LogicalRouter, up *uplink) ([]ovsdb.Operation, error) {
+	ops := []ovsdb.Operation{conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual, []ovsdb.Condition{conn.UUIDIs(lr.UUID)},
+		ovsdb.Row{"ports": uuidSet(lr.Ports)})}
+	more, err := c.uplinkOps(lr.Name, up)
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, more...)
+	lrps, err := conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	if err != nil {
+		return nil, err
+	}
+	var nats []string
+	for k, p := range lrps {
+		name := p.ExternalIDs[routerSwitchKey]
+		if name == "" || !slices.Contains(lr.Ports, p.UUID) {
+			continue
+		}
+		rows, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, conn.NameIs(name))
+		if err != nil {
+			return nil, err
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		more, uuids, err := c.natOps(switchFromRow(rows[0]), up.ip, k)
+		if err != nil {
+			return nil, err
+		}
+		ops, nats = append(ops, more...), append(nats, uuids...)
+	}
+	m := &nbdb.LogicalRouter{UUID: lr.UUID}
+	muts := []model.Mutation{
+		{Field: &m.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{newUplink}},
+		{Field: &m.StaticRoutes, Mutator: ovsdb.MutateOperationInsert, Value: []string{newRoute}},
+	}
+	if len(nats) > 0 {
+		muts = append(muts, model.Mutation{Field: &m.Nat, Mutator: ovsdb.MutateOperationInsert, Value: nats})
+	}
+	mut, err := c.DB().Where(m).Mutate(m, muts...)
+	return append(ops, mut...), err
 }

@@ -3,6 +3,7 @@ package nb_test
 import (
 	"errors"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 
@@ -100,4 +101,42 @@ func contains(s string, parts ...string) bool {
 		}
 	}
 	return true
+}
+
+// Routers made before the outside was set get their uplink, with SNAT for
+// every network already attached, once it is.
+func TestRoutersMadeBeforeTheOutsideGetAnUplink(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	attach(t, c, routedSwitch(1, "r1"))
+	attach(t, c, routedSwitch(2, "r1"))
+	if given, err := c.EnsureUplinks(ctx); err != nil || len(given) != 0 {
+		t.Fatalf("no outside yet: %v %v", given, err)
+	}
+	if err := c.SetExternal(ctx, outside); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][]string{{"r1"}, nil} { // the second pass has nothing to do
+		given, err := c.EnsureUplinks(ctx)
+		if err != nil || !slices.Equal(given, want) {
+			t.Fatalf("pass %d: %v %v; want %v", i, given, err, want)
+		}
+	}
+	if got := s.nbctl("lr-nat-list", "r1"); !contains(got, "172.30.0.2", "10.90.1.0/24", "10.90.2.0/24") {
+		t.Errorf("NAT: %q", got)
+	}
+	if got := s.nbctl("lr-route-list", "r1"); !contains(got, "0.0.0.0/0", "172.30.0.1") {
+		t.Errorf("routes: %q", got)
+	}
+	for _, n := range []string{"net1", "net2"} {
+		if _, err := c.DeleteSwitch(ctx, n, "host1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, table := range []string{"Logical_Router", "NAT", "Logical_Router_Static_Route", "Gateway_Chassis"} {
+		if got := s.nbctl("--bare", "--columns=_uuid", "list", table); got != "" {
+			t.Errorf("%s left: %q", table, got)
+		}
+	}
 }

@@ -71,7 +71,7 @@ func (c *Client) attachOps(s *Switch, have *nbdb.LogicalRouter, up *uplink, ip n
 	}
 	var nats []string
 	if ip.IsValid() {
-		more, uuids, err := c.natOps(s, ip)
+		more, uuids, err := c.natOps(s, ip, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -37,11 +37,14 @@ func peerSeenOutside(t *testing.T, container string) string {
 
 // A routed network reaches the outside through the router's uplink, which
 // translates its addresses to the router's own there (the NAT row's
-// external_ip); all of it goes with the network.
+// external_ip), whether the router was made before the outside was set
+// or after; all of it goes with the network.
 func TestRoutedNetworkReachesTheOutside(t *testing.T) {
-	setOutside(t)
+	// Made before the outside is set: gateway set gives its router the
+	// uplink it could not get then.
 	createNetwork(t, "ns-a", "--subnet", "10.205.0.0/24", "-o", "ovn.router=ns1")
 	run(t, "ns-ca", "--net", "ns-a")
+	setOutside(t)
 	exec_(t, "ns-ca", "ping", "-c", "1", "-W", "2", "172.30.0.1")
 	ext := nbctl(t, "--bare", "--columns=external_ip", "find", "NAT", "logical_ip=10.205.0.0/24")
 	if ext != "172.30.0.16" {
