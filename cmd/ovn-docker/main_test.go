@@ -130,7 +130,16 @@ func TestNoSecretsInLogs(t *testing.T) {
 	var buf bytes.Buffer
 	var mu sync.Mutex
 	log := logrus.New()
-	log.SetOutput(writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return buf.Write(p) }))
+	// runServer logs "listening" once its socket takes connections.
+	listening, once := make(chan struct{}), sync.Once{}
+	log.SetOutput(writerFunc(func(p []byte) (int, error) {
+		if bytes.Contains(p, []byte("msg=listening")) {
+			once.Do(func() { close(listening) })
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}))
 	log.SetLevel(logrus.DebugLevel)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -139,13 +148,16 @@ func TestNoSecretsInLogs(t *testing.T) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
 	body := `{"NetworkID":"24e2ae841211c99dc40729311b1af5896ea50470db2cc62fbe9079ca0d9127b9","IPv4Data":[{"Pool":"10.0.0.0/24"}]}`
-	for i := 0; i < 100; i++ {
-		if resp, err := c.Post("http://p/NetworkDriver.CreateNetwork", "", strings.NewReader(body)); err == nil {
-			resp.Body.Close()
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
+	select {
+	case <-listening:
+	case err := <-done:
+		t.Fatalf("the server stopped before listening: %v", err)
 	}
+	resp, err := c.Post("http://p/NetworkDriver.CreateNetwork", "", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
 	cancel()
 	<-done
 	mu.Lock()

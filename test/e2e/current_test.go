@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -8,12 +9,20 @@ import (
 // What only current engines (API 1.48 and later) send: these tests run in
 // `make test`'s pass against the current engine; against Debian's 20.10,
 // which has none of these options, they say so and stop.
+// In CI they skip only in the pass that declared Debian's engine
+// (DOCKER_ENGINE=debian, as make e2e sets it): anywhere else a 20.10
+// answering means the current engine's pass is not testing what it should.
 func currentOnly(t *testing.T) {
 	t.Helper()
 	v := must(t, "docker", "version", "--format", "{{.Server.APIVersion}}")
-	if v == "1.41" {
-		t.Skipf("Docker API %s (20.10) has no such option; make test runs this against the current engine too", v)
+	if v != "1.41" {
+		return
 	}
+	declared := os.Getenv("DOCKER_ENGINE")
+	if os.Getenv("CI") == "true" && declared != "debian" {
+		t.Fatalf("Docker API %s (20.10) answers, but DOCKER_ENGINE=%q: this pass must run against the current engine", v, declared)
+	}
+	t.Skipf("Docker API %s (20.10) has no such option; make test runs this against the current engine too", v)
 }
 
 // GwAllocCheck: an --internal network has no gateway, so current engines
