@@ -131,36 +131,47 @@ func (m *Manager) RequestPool(ctx context.Context, req *ipam.RequestPoolRequest)
 
 // requestOwn makes a pool of this request's own. Called with createMu held.
 func (m *Manager) requestOwn(ctx context.Context, r poolRequest, chassis string) (*ipam.RequestPoolResponse, error) {
+	return m.onSnapshots(ctx, r.space, func(snap *store.Snapshot) (*ipam.RequestPoolResponse, bool, error) {
+		subnet, err := m.choose(r, snap)
+		if err != nil {
+			return nil, false, err
+		}
+		rec := store.Pool{Name: store.RowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng, Chassis: chassis}
+		err = m.db.CreatePool(ctx, rec, snap.Generation)
+		switch {
+		case errors.Is(err, ovs.ErrStale):
+			return nil, true, nil
+		case errors.Is(err, ovs.ErrConflict):
+			return nil, false, usererr.Wrap(ErrOverlap, err, "choose another --subnet or remove the network that uses it",
+				"pool %s is already allocated in address space %s", subnet, r.space)
+		case err != nil:
+			return nil, false, err
+		}
+		m.cfg.Log.WithFields(map[string]any{"pool": PoolID(r.space, subnet), "range": r.rng}).Info("pool allocated")
+		return poolResponse(r.space, subnet), false, nil
+	})
+}
+
+// onSnapshots runs try on a fresh snapshot of the pools until it answers
+// without asking to start over (another daemon changed the pools between
+// the snapshot and the write), backing off between tries.
+func (m *Manager) onSnapshots(ctx context.Context, space string,
+	try func(*store.Snapshot) (resp *ipam.RequestPoolResponse, again bool, err error)) (*ipam.RequestPoolResponse, error) {
 	for attempt := 0; attempt < maxStaleRetries; attempt++ {
 		if attempt > 0 {
 			if err := backoff(ctx, attempt); err != nil {
-				return nil, poolsChanging(r.space, err)
+				return nil, poolsChanging(space, err)
 			}
 		}
 		snap, err := m.db.Snapshot(ctx)
 		if err != nil {
 			return nil, err
 		}
-		subnet, err := m.choose(r, snap)
-		if err != nil {
-			return nil, err
+		if resp, again, err := try(snap); !again {
+			return resp, err
 		}
-		rec := store.Pool{Name: store.RowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng, Chassis: chassis}
-		err = m.db.CreatePool(ctx, rec, snap.Generation)
-		if errors.Is(err, ovs.ErrStale) {
-			continue
-		}
-		if errors.Is(err, ovs.ErrConflict) {
-			return nil, usererr.Wrap(ErrOverlap, err, "choose another --subnet or remove the network that uses it",
-				"pool %s is already allocated in address space %s", subnet, r.space)
-		}
-		if err != nil {
-			return nil, err
-		}
-		m.cfg.Log.WithFields(map[string]any{"pool": PoolID(r.space, subnet), "range": r.rng}).Info("pool allocated")
-		return &ipam.RequestPoolResponse{PoolID: PoolID(r.space, subnet), Pool: subnet.String(), Data: map[string]string{}}, nil
 	}
-	return nil, poolsChanging(r.space, nil)
+	return nil, poolsChanging(space, nil)
 }
 
 // poolsChanging: other daemons kept creating pools while this one tried to.

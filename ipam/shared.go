@@ -25,46 +25,36 @@ var sharedName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 // requestShared answers the OVN network's pool of r's family, creating it
 // if no host has yet. Called with createMu held.
 func (m *Manager) requestShared(ctx context.Context, r poolRequest, chassis string) (*ipam.RequestPoolResponse, error) {
-	for attempt := 0; attempt < maxStaleRetries; attempt++ {
-		if attempt > 0 {
-			if err := backoff(ctx, attempt); err != nil {
-				return nil, poolsChanging(r.space, err)
-			}
-		}
-		snap, err := m.db.Snapshot(ctx)
-		if err != nil {
-			return nil, err
-		}
+	return m.onSnapshots(ctx, r.space, func(snap *store.Snapshot) (*ipam.RequestPoolResponse, bool, error) {
 		if have := sharedPool(snap, r); have != nil {
 			if err := sameRequest(have, r); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			err := m.db.AddRef(ctx, have.Name, r.network, chassis)
 			if errors.Is(err, ovs.ErrNotFound) {
-				continue // released by its last other host meanwhile
+				return nil, true, nil // released by its last other host meanwhile
 			}
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
-			return poolResponse(have.Space, have.Subnet), nil
+			return poolResponse(have.Space, have.Subnet), false, nil
 		}
 		subnet, err := m.choose(r, snap)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		rec := store.Pool{Name: store.RowName(r.space, subnet), Space: r.space, Subnet: subnet, Range: r.rng,
 			Chassis: chassis, Network: r.network}
 		err = m.db.CreatePool(ctx, rec, snap.Generation)
 		if errors.Is(err, ovs.ErrStale) || errors.Is(err, ovs.ErrConflict) {
-			continue // another host made a pool first: look again
+			return nil, true, nil // another host made a pool first: look again
 		}
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		m.cfg.Log.WithFields(map[string]any{"pool": PoolID(r.space, subnet), "network": r.network}).Info("shared pool allocated")
-		return poolResponse(r.space, subnet), nil
-	}
-	return nil, poolsChanging(r.space, nil)
+		return poolResponse(r.space, subnet), false, nil
+	})
 }
 
 func poolResponse(space string, subnet netip.Prefix) *ipam.RequestPoolResponse {

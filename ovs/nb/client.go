@@ -76,6 +76,9 @@ func owned(field *map[string]string) []model.Condition {
 		Value: map[string]string{ovs.OwnerKey: ovs.OwnerValue}}}
 }
 
+// ours is the server-side condition on every row of the driver's.
+func ours() ovsdb.Condition { return conn.Includes("external_ids", ovs.Mark(nil)) }
+
 // ownedBy is the server-side condition on a network's rows.
 func ownedBy(networkID string) ovsdb.Condition {
 	return conn.Includes("external_ids", ovs.Mark(map[string]string{ovs.NetworkIDKey: networkID}))

@@ -163,7 +163,7 @@ func uplinkPeerName(router string) string { return "etor-" + router }
 
 // uplinks lists the routers' uplink ports.
 func (c *Client) uplinks(ctx context.Context) ([]*nbdb.LogicalRouterPort, error) {
-	rows, err := conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	rows, err := c.ownedRouterPorts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -298,7 +298,7 @@ func (c *Client) uplinkIP(ctx context.Context, router string) (netip.Addr, error
 // otherwise never get out. ovn-docker gateway set runs it, and so does
 // every reconciliation pass. It returns the routers it gave one.
 func (c *Client) EnsureUplinks(ctx context.Context) ([]string, error) {
-	lrs, err := conn.Select[*nbdb.LogicalRouter](ctx, c.Conn, nbdb.LogicalRouterTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	lrs, err := c.ownedRouters(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +360,7 @@ func (c *Client) addUplinkOps(ctx context.Context, lr *nbdb.LogicalRouter, up *u
 		return nil, err
 	}
 	ops = append(ops, more...)
-	lrps, err := conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	lrps, err := c.ownedRouterPorts(ctx)
 	if err != nil {
 		return nil, err
 	}

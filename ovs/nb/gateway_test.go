@@ -50,10 +50,7 @@ func TestRouterUplinkAndSNAT(t *testing.T) {
 	}
 	// The outside's range is full: a third router has no address.
 	sw := routedSwitch(4, "r3")
-	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Switch(ctx, sw.NetworkID)
+	got, err := made(t, c, sw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,7 +187,7 @@ func (c *Client) DeletePort(ctx context.Context, name string) (deleted bool, err
 // server has them.
 func (c *Client) Ports(ctx context.Context) ([]*Port, error) {
 	rows, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable,
-		conn.Includes("external_ids", ovs.Mark(nil)))
+		ours())
 	if err != nil {
 		return nil, err
 	}

@@ -179,6 +179,16 @@ func (c *Client) uplinkOf(ctx context.Context, router string, have *nbdb.Logical
 	return up, up.ip, nil
 }
 
+// ownedRouters and ownedRouterPorts read the driver's routers and router
+// ports from the server: they are not monitored.
+func (c *Client) ownedRouters(ctx context.Context) ([]*nbdb.LogicalRouter, error) {
+	return conn.Select[*nbdb.LogicalRouter](ctx, c.Conn, nbdb.LogicalRouterTable, ours())
+}
+
+func (c *Client) ownedRouterPorts(ctx context.Context) ([]*nbdb.LogicalRouterPort, error) {
+	return conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable, ours())
+}
+
 // router reads the router named name from the server; nil if there is none.
 // One that is not ours is refused: its routes are someone else's.
 func (c *Client) router(ctx context.Context, name string) (*nbdb.LogicalRouter, error) {
@@ -198,13 +208,13 @@ func (c *Client) router(ctx context.Context, name string) (*nbdb.LogicalRouter, 
 // port, guarded by the exact ports read (step "router" of the caller).
 func (c *Client) detachOps(ctx context.Context, s *Switch) ([]ovsdb.Operation, error) {
 	lrps, err := conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable,
-		conn.NameIs(RouterPortName(s.Name)), conn.Includes("external_ids", ovs.Mark(nil)))
+		conn.NameIs(RouterPortName(s.Name)), ours())
 	if err != nil || len(lrps) == 0 {
 		return nil, err
 	}
 	port := lrps[0].UUID
 	lrs, err := conn.Select[*nbdb.LogicalRouter](ctx, c.Conn, nbdb.LogicalRouterTable,
-		conn.Includes("external_ids", ovs.Mark(nil)), ovsdb.Condition{Column: "ports", Function: ovsdb.ConditionIncludes,
+		ours(), ovsdb.Condition{Column: "ports", Function: ovsdb.ConditionIncludes,
 			Value: ovsdb.OvsSet{GoSet: []any{ovsdb.UUID{GoUUID: port}}}})
 	if err != nil || len(lrs) == 0 {
 		return nil, err
@@ -275,11 +285,11 @@ func uuidSet(uuids []string) ovsdb.OvsSet {
 
 // Routers lists the driver's routers and their ports' switches.
 func (c *Client) Routers(ctx context.Context) (map[string][]string, error) {
-	lrs, err := conn.Select[*nbdb.LogicalRouter](ctx, c.Conn, nbdb.LogicalRouterTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	lrs, err := c.ownedRouters(ctx)
 	if err != nil {
 		return nil, err
 	}
-	lrps, err := conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	lrps, err := c.ownedRouterPorts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +316,7 @@ func (c *Client) Routers(ctx context.Context) (map[string][]string, error) {
 // in one transaction, so nothing else leaves either. It returns the router
 // ports removed.
 func (c *Client) PruneRouters(ctx context.Context) ([]string, error) {
-	lrps, err := conn.Select[*nbdb.LogicalRouterPort](ctx, c.Conn, nbdb.LogicalRouterPortTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	lrps, err := c.ownedRouterPorts(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -348,7 +358,7 @@ func (c *Client) PruneRouters(ctx context.Context) ([]string, error) {
 // removed by hand): a router is made with its first port, so none is bare
 // while a network is being attached.
 func (c *Client) pruneBareRouters(ctx context.Context) error {
-	lrs, err := conn.Select[*nbdb.LogicalRouter](ctx, c.Conn, nbdb.LogicalRouterTable, conn.Includes("external_ids", ovs.Mark(nil)))
+	lrs, err := c.ownedRouters(ctx)
 	if err != nil {
 		return err
 	}

@@ -27,12 +27,19 @@ func attach(t *testing.T, c *nb.Client, s nb.Switch) {
 	}
 }
 
-func attachErr(t *testing.T, c *nb.Client, s nb.Switch) error {
+// made creates a routed network's switch and reads it back, as
+// CreateNetwork does before attaching it.
+func made(t *testing.T, c *nb.Client, s nb.Switch) (*nb.Switch, error) {
 	ctx := testCtx(t)
 	if _, err := c.EnsureSwitch(ctx, s); err != nil {
-		return err
+		return nil, err
 	}
-	sw, err := c.Switch(ctx, s.NetworkID)
+	return c.Switch(ctx, s.NetworkID)
+}
+
+func attachErr(t *testing.T, c *nb.Client, s nb.Switch) error {
+	ctx := testCtx(t)
+	sw, err := made(t, c, s)
 	if err != nil {
 		return err
 	}
@@ -91,10 +98,7 @@ func TestForeignRouterIsRefused(t *testing.T) {
 	c := s.nb(t)
 	s.nbctl("lr-add", "theirs")
 	sw := routedSwitch(1, "theirs")
-	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Switch(ctx, sw.NetworkID)
+	got, err := made(t, c, sw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,10 +116,7 @@ func TestRouterNeedsAGateway(t *testing.T) {
 	c := s.nb(t)
 	sw := routedSwitch(1, "r1")
 	sw.Gateways = nil
-	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.Switch(ctx, sw.NetworkID)
+	got, err := made(t, c, sw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -212,7 +212,7 @@ func (c *Client) Switch(ctx context.Context, networkID string) (*Switch, error) 
 		found = shared
 	}
 	if len(found) == 0 {
-		rows, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, conn.Includes("external_ids", ovs.Mark(nil)))
+		rows, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, ours())
 		if err != nil {
 			return nil, err
 		}
@@ -227,7 +227,7 @@ func (c *Client) Switch(ctx context.Context, networkID string) (*Switch, error) 
 // Switches lists every driver-owned switch, as the server has them.
 func (c *Client) Switches(ctx context.Context) ([]*Switch, error) {
 	rows, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable,
-		conn.Includes("external_ids", ovs.Mark(nil)))
+		ours())
 	if err != nil {
 		return nil, err
 	}
