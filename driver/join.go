@@ -134,7 +134,7 @@ func (d *Driver) waitInstalled(ctx context.Context, endpointID string) {
 	}
 }
 
-// waitChassis waits, on a network shared by hosts, until every chassis
+// waitChassis waits, on a network shared by hosts or routed, until every chassis
 // has the port's flows, so a container on another host reaches the new one
 // with its first packet. Like waitInstalled it does not fail the join.
 func (d *Driver) waitChassis(ctx context.Context, endpointID string) {
@@ -155,7 +155,7 @@ func (d *Driver) waitChassis(ctx context.Context, endpointID string) {
 			"catches up: a chassis that is down, or a stale Chassis row in the Southbound database " +
 			"(ovn-sbctl chassis-del NAME), holds it back")
 	case d.chassisBehind.Swap(false):
-		log.Info("every chassis has caught up; Joins on shared networks wait for them again")
+		log.Info("every chassis has caught up; Joins on shared and routed networks wait for them again")
 	}
 }
 

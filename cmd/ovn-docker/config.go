@@ -190,7 +190,7 @@ func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bo
 		"where the IPAM driver takes IPv6 pools for --ipv6 networks created without an IPv6 --subnet")
 	f.dur(&c.ReadyTimeout, "ready-timeout", 5*time.Second, "how long Join waits for ovn-controller to install a port's flows")
 	f.dur(&c.RemoteReadyTimeout, "remote-ready-timeout", 5*time.Second,
-		"how long Join waits, on a network shared by hosts (ovn.network), for every chassis to have the port's flows (NB_Global hv_cfg); 0 skips it")
+		"how long Join waits, on a network shared by hosts (ovn.network) or routed (ovn.router), for every chassis to have the port's flows (NB_Global hv_cfg); 0 skips it")
 
 	f.str(&s.scope, "scope", "local",
 		"local: each Docker engine's networks are its own (ovn.network shares them between hosts); swarm: for swarm nodes, "+
