@@ -41,6 +41,7 @@ type NB interface {
 	EnsureRouterPort(ctx context.Context, s *nb.Switch) error
 	PruneRouters(ctx context.Context) ([]string, error)
 	EnsureUplinks(ctx context.Context) ([]string, error)
+	publishedNB
 }
 
 // OVS is what the driver needs of this host's Open_vSwitch database.

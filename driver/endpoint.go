@@ -96,6 +96,10 @@ func (d *Driver) DeleteEndpoint(ctx context.Context, req *network.DeleteEndpoint
 		return err
 	}
 	d.crashPoint("delete-endpoint")
+	// Revoke comes first when Docker is well; not when the plugin was down.
+	if _, err := d.nb.Unpublish(ctx, req.EndpointID); err != nil {
+		return err
+	}
 	_, err := d.nb.DeletePort(ctx, PortName(req.EndpointID))
 	return err
 }

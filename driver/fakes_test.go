@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"net/netip"
 	"slices"
 	"strings"
 	"sync"
@@ -26,6 +27,48 @@ type fakeNB struct {
 	chassisWaits int
 	chassisErrs  []error // what the next WaitChassis calls return, in turn
 	routerErr    error   // what EnsureRouterPort returns
+	published    map[string][]nb.Published
+}
+
+// Publish publishes on 192.0.2.1, host port as given or 32768.
+func (f *fakeNB) Publish(_ context.Context, router, eid string, ip netip.Addr, bs []nb.Binding) ([]nb.Published, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []nb.Published
+	for _, b := range bs {
+		hp := b.HostPort
+		if hp == 0 {
+			hp = 32768
+		}
+		out = append(out, nb.Published{EndpointID: eid, Router: router, Proto: b.Proto,
+			External: netip.AddrPortFrom(netip.MustParseAddr("192.0.2.1"), hp), Internal: netip.AddrPortFrom(ip, b.Port)})
+	}
+	if f.published == nil {
+		f.published = map[string][]nb.Published{}
+	}
+	f.published[eid] = out
+	return out, nil
+}
+
+func (f *fakeNB) Unpublish(_ context.Context, eid string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, had := f.published[eid]
+	delete(f.published, eid)
+	return had, nil
+}
+
+func (f *fakeNB) PrunePublished(context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var gone []string
+	for eid := range f.published {
+		if _, ok := f.ports[PortName(eid)]; !ok {
+			delete(f.published, eid)
+			gone = append(gone, eid)
+		}
+	}
+	return gone, nil
 }
 
 func (f *fakeNB) EnsureSwitch(_ context.Context, s nb.Switch) (bool, error) {

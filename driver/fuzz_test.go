@@ -63,3 +63,29 @@ func FuzzParseEndpoint(f *testing.F) {
 		}
 	})
 }
+
+// Port maps come as Docker recorded them in CreateEndpoint (the same
+// options reach ProgramExternalConnectivity).
+func FuzzParsePublish(f *testing.F) {
+	addFixtures(f, "NetworkDriver.CreateEndpoint.*.json")
+	f.Add([]byte(`{"NetworkID":"a","EndpointID":"b","Options":{"com.docker.network.portmap":[{"Proto":17,"Port":53,"HostIP":"::","HostPort":0}]}}`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		var req network.ProgramExternalConnectivityRequest
+		if json.Unmarshal(body, &req) != nil {
+			return
+		}
+		cfg, err := ParsePublish(&req)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error not marked invalid: %v", err)
+			}
+			return
+		}
+		for _, b := range cfg.Bindings {
+			if b.Port == 0 || b.HostPortEnd < b.HostPort || (b.HostPort == 0) != (b.HostPortEnd == 0) ||
+				(b.HostIP.IsValid() && b.HostIP.IsUnspecified()) {
+				t.Fatalf("accepted an unusable binding %+v", b)
+			}
+		}
+	})
+}

@@ -58,6 +58,7 @@ type ReconcileReport struct {
 	Removed   []string // host interface names of endpoints cleaned up
 	Switches  []string // networks whose failed creation had left a switch
 	Routers   []string // router ports of switches deleted behind the driver's back
+	Published []string // load balancers of endpoints that are gone
 }
 
 // Keys of the tracked suspects that are to be mended rather than removed.
@@ -87,6 +88,12 @@ func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	}
 	for _, p := range r.Routers {
 		d.cfg.Log.WithField("router_port", p).Warn("reconcile: removed the router port of a switch deleted by hand")
+	}
+	if r.Published, err = d.nb.PrunePublished(ctx); err != nil {
+		return nil, err
+	}
+	for _, lb := range r.Published {
+		d.cfg.Log.WithField("load_balancer", lb).Info("reconcile: removed the published ports of a removed endpoint")
 	}
 	given, err := d.nb.EnsureUplinks(ctx)
 	if err != nil {

@@ -21,6 +21,8 @@ type NetworkDriver interface {
 	Join(context.Context, *network.JoinRequest) (*driver.JoinResponse, error)
 	GwAllocCheck(context.Context, *driver.GwAllocCheckRequest) (*driver.GwAllocCheckResponse, error)
 	Leave(context.Context, *network.LeaveRequest) error
+	ProgramExternalConnectivity(context.Context, *network.ProgramExternalConnectivityRequest) error
+	RevokeExternalConnectivity(context.Context, *network.RevokeExternalConnectivityRequest) error
 }
 
 type empty struct{}
@@ -51,12 +53,11 @@ func (s *Server) networkRoutes(d NetworkDriver) {
 	handle(s, "/NetworkDriver.DeleteEndpoint", none(d.DeleteEndpoint))
 	handle(s, "/NetworkDriver.Join", d.Join)
 	handle(s, "/NetworkDriver.Leave", none(d.Leave))
-	// Discovery is for swarm-scoped drivers, and published ports go through
-	// docker_gwbridge, which Docker programs itself: nothing to do yet.
+	// Discovery is for swarm-scoped drivers: nothing to do.
 	handle(s, "/NetworkDriver.DiscoverNew", ignore[network.DiscoveryNotification])
 	handle(s, "/NetworkDriver.DiscoverDelete", ignore[network.DiscoveryNotification])
-	handle(s, "/NetworkDriver.ProgramExternalConnectivity", ignore[network.ProgramExternalConnectivityRequest])
-	handle(s, "/NetworkDriver.RevokeExternalConnectivity", ignore[network.RevokeExternalConnectivityRequest])
+	handle(s, "/NetworkDriver.ProgramExternalConnectivity", none(d.ProgramExternalConnectivity))
+	handle(s, "/NetworkDriver.RevokeExternalConnectivity", none(d.RevokeExternalConnectivity))
 	// Current engines ask this before reserving gateway addresses, because
 	// GetCapabilities declares GwAllocChecker.
 	handle(s, "/NetworkDriver.GwAllocCheck", d.GwAllocCheck)

@@ -67,6 +67,12 @@ func (r *recorder) Join(_ context.Context, q *network.JoinRequest) (*driver.Join
 func (r *recorder) Leave(_ context.Context, q *network.LeaveRequest) error {
 	return r.note("Leave " + q.EndpointID[:12])
 }
+func (r *recorder) ProgramExternalConnectivity(_ context.Context, q *network.ProgramExternalConnectivityRequest) error {
+	return r.note("ProgramExternalConnectivity " + q.EndpointID[:12])
+}
+func (r *recorder) RevokeExternalConnectivity(_ context.Context, q *network.RevokeExternalConnectivityRequest) error {
+	return r.note("RevokeExternalConnectivity " + q.EndpointID[:12])
+}
 
 // fakeIPAM answers IPAM calls and records RequestPool's subnet.
 type fakeIPAM struct{ pools []string }

@@ -62,6 +62,13 @@ func (r *Report) Text(w io.Writer) error {
 		p("  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(e.ID), short(e.NetworkID), orDash(strings.Join(e.IPs, ",")),
 			e.MAC, orDash(e.Interface), yesNo(e.OVNInstalled), yesNo(e.Up))
 	}
+	if len(r.Published) > 0 {
+		p("\nPUBLISHED PORTS (%d; docker port cannot show them)\n", len(r.Published))
+		p("  ROUTER\tPUBLISHED ON\tPROTOCOL\tCONTAINER\tENDPOINT\n")
+	}
+	for _, pp := range r.Published {
+		p("  %s\t%s\t%s\t%s\t%s\n", pp.Router, pp.External, pp.Proto, pp.Internal, short(pp.EndpointID))
+	}
 	if len(r.Interfaces) > 0 {
 		p("\nORPHAN OVS INTERFACES (no logical port): %s\n", strings.Join(r.Interfaces, " "))
 	}

@@ -34,6 +34,18 @@ type Report struct {
 	Pools      []Pool   `json:"pools"`
 	// Outside is where routed networks leave (ovn-docker gateway set).
 	Outside string `json:"outside,omitempty"`
+	// Published lists the ports published (docker run -p) on routers, by
+	// every host: Docker's own docker port cannot show them.
+	Published []Published `json:"published_ports"`
+}
+
+// Published is one published port.
+type Published struct {
+	Router     string `json:"router"`
+	Proto      string `json:"protocol"`
+	External   string `json:"external"` // router's address:host port
+	Internal   string `json:"internal"` // container's address:port
+	EndpointID string `json:"endpoint_id"`
 }
 
 // Database says whether a database answered.
@@ -99,6 +111,7 @@ type NB interface {
 	Switches(ctx context.Context) ([]*nb.Switch, error)
 	Ports(ctx context.Context) ([]*nb.Port, error)
 	External(ctx context.Context) (*nb.External, error)
+	PublishedPorts(ctx context.Context) ([]nb.Published, error)
 }
 
 // IPAM is what status reads of IPAM's rows in the Northbound database.
@@ -224,6 +237,10 @@ func (r *Report) collectNB(ctx context.Context, nb NB, pools IPAM, ifaces map[st
 		return
 	}
 	r.addEndpoints(ports, ifaces)
+	if err := r.addPublished(ctx, nb); err != nil {
+		r.OVN.Error = err.Error()
+		return
+	}
 	if err := r.addPools(ctx, pools); err != nil {
 		r.OVN.Error = err.Error()
 	}
@@ -250,6 +267,22 @@ func (r *Report) addEndpoints(ports []*nb.Port, ifaces map[string]*local.Iface) 
 		}
 	}
 	sort.Strings(r.Interfaces)
+}
+
+func (r *Report) addPublished(ctx context.Context, nb NB) error {
+	pub, err := nb.PublishedPorts(ctx)
+	if err != nil {
+		return err
+	}
+	for _, p := range pub {
+		r.Published = append(r.Published, Published{Router: p.Router, Proto: p.Proto, External: p.External.String(),
+			Internal: p.Internal.String(), EndpointID: p.EndpointID})
+	}
+	sort.Slice(r.Published, func(i, j int) bool {
+		a, b := r.Published[i], r.Published[j]
+		return a.Router+"/"+a.EndpointID+"/"+a.External < b.Router+"/"+b.EndpointID+"/"+b.External
+	})
+	return nil
 }
 
 func (r *Report) addPools(ctx context.Context, pools IPAM) error {

@@ -243,3 +243,38 @@ func TestReportShowsTheOutside(t *testing.T) {
 		t.Fatalf("report:\n%s", out.String())
 	}
 }
+
+// Published ports are on the report, since docker port cannot show them.
+func TestReportShowsPublishedPorts(t *testing.T) {
+	srv, nbc, vs := known(t)
+	ctx := context.Background()
+	ext := nb.External{Subnet: netip.MustParsePrefix("172.30.0.0/24"), NextHop: netip.MustParseAddr("172.30.0.1"),
+		Range: netip.MustParsePrefix("172.30.0.16/28"), Chassis: []string{"gw1"}, Physnet: "physnet"}
+	if err := nbc.SetExternal(ctx, ext); err != nil {
+		t.Fatal(err)
+	}
+	sw := nb.Switch{Name: "docker-routed", NetworkID: "routed", Subnets: []string{"10.90.0.0/24"}, Gateways: []string{"10.90.0.1/24"},
+		MTU: 1442, Chassis: "host1", Router: "r1"}
+	if _, err := nbc.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	got, err := nbc.Switch(ctx, "routed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nbc.EnsureRouterPort(ctx, got); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := nbc.Publish(ctx, "r1", "ep-routed", netip.MustParseAddr("10.90.0.2"),
+		[]nb.Binding{{Proto: "tcp", Port: 80, HostPort: 8080, HostPortEnd: 8080}}); err != nil {
+		t.Fatal(err)
+	}
+	r := Collect(ctx, nbc, store.New(nbc), vs, Options{Bridge: "br-int", NBRemote: srv.Endpoint(), OVSRemote: srv.Endpoint(), Timeout: 5 * time.Second})
+	var out bytes.Buffer
+	if err := r.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "r1      172.30.0.16:8080  tcp       10.90.0.2:80  ep-routed") {
+		t.Fatalf("report:\n%s", out.String())
+	}
+}

@@ -37,6 +37,7 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.GatewayChassisTable:           &nbdb.GatewayChassis{},
 		nbdb.LogicalRouterStaticRouteTable: &nbdb.LogicalRouterStaticRoute{},
 		nbdb.NATTable:                      &nbdb.NAT{},
+		nbdb.LoadBalancerTable:             &nbdb.LoadBalancer{},
 	})
 	if err != nil {
 		return m, err

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os/exec"
 	"strconv"
+	"strings"
 )
 
 // NextHop is the outside's address.
@@ -45,4 +46,59 @@ c,a=s.accept(); c.sendall(b"hello\n"); c.close(); print(a[0], flush=True)`
 		return "", fmt.Errorf("the outside saw no connection")
 	}
 	return lines.Text(), nil
+}
+
+// Read connects from the outside to addr:port over TCP and returns the
+// first line the other end sends.
+func Read(addr string, port int) (string, error) {
+	script := `import socket,sys
+s=socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+print(s.makefile().readline().strip())`
+	return inOutside(script, addr, strconv.Itoa(port))
+}
+
+// Ask sends msg to addr:port over UDP from the outside and returns the
+// answer.
+func Ask(addr string, port int, msg string) (string, error) {
+	script := `import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(5)
+s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
+print(s.recvfrom(1000)[0].decode())`
+	return inOutside(script, addr, strconv.Itoa(port), msg)
+}
+
+func inOutside(script string, args ...string) (string, error) {
+	cmd := exec.Command("ip", append([]string{"netns", "exec", "ovn-outside", "timeout", "10", "python3", "-c", script}, args...)...)
+	out, err := cmd.CombinedOutput()
+	s := strings.TrimSpace(string(out))
+	if err != nil {
+		return s, fmt.Errorf("%v: %s", err, s)
+	}
+	return s, nil
+}
+
+// UDPEcho answers every datagram to port in the network namespace of
+// process pid (a container's) with "echo:" and the datagram, and the
+// sender's address after "from:", until stop is called.
+func UDPEcho(pid string, port int) (stop func(), err error) {
+	script := `import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", int(sys.argv[1])))
+print("ready", flush=True)
+while True:
+    d,a=s.recvfrom(1000); s.sendto(b"echo:"+d+b" from:"+a[0].encode(), a)`
+	cmd := exec.Command("nsenter", "-t", pid, "-n", "python3", "-c", script, strconv.Itoa(port))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	stop = func() { cmd.Process.Kill(); cmd.Wait() }
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() || lines.Text() != "ready" {
+		stop()
+		return nil, fmt.Errorf("the UDP echo in the namespace of process %s did not start", pid)
+	}
+	return stop, nil
 }
