@@ -18,6 +18,9 @@ import (
 // ErrUnreachable means the engine did not answer.
 var ErrUnreachable = errors.New("docker engine unreachable")
 
+// errNotFound: the engine answered 404.
+var errNotFound = errors.New("not found")
+
 // maxBody bounds what is read of one answer: a host with thousands of
 // networks answers a few MiB.
 const maxBody = 64 << 20
@@ -64,6 +67,9 @@ func (c *Client) get(ctx context.Context, path string) ([]byte, error) {
 	}
 	if len(body) > maxBody {
 		return nil, fmt.Errorf("docker engine at %s: answer to %s is over %d bytes", c.addr, path, maxBody)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return nil, fmt.Errorf("%w: docker engine at %s answered %s to GET %s: %s", errNotFound, c.addr, resp.Status, path, errorText(body))
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("docker engine at %s answered %s to GET %s: %s", c.addr, resp.Status, path, errorText(body))

@@ -170,7 +170,7 @@ func (f flags) conn(c *connConfig, nb *string) {
 	f.str(&c.OVS, "ovs", "unix:/var/run/openvswitch/db.sock", "local Open_vSwitch database remote")
 	f.str(&c.Bridge, "bridge", "br-int", "OVS integration bridge that ovn-controller manages")
 	f.str(&c.Docker, "docker", defaultDocker,
-		"this host's Docker Engine API socket, unix:///PATH, only read from: reconciliation asks it which networks Docker still knows; empty: do not use the Docker API")
+		"this host's Docker Engine API socket, unix:///PATH, only read from: reconciliation asks it which networks Docker still knows, and the names of containers on routed networks are learned from it for other hosts; empty: do not use the Docker API")
 }
 
 // serveStrings are the serve settings that finish parses from text.

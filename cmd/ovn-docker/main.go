@@ -22,6 +22,9 @@ import (
 	"github.com/ovn-docker/ovn-docker/hostnet"
 	"github.com/ovn-docker/ovn-docker/ipam"
 	"github.com/ovn-docker/ovn-docker/ipam/store"
+	"github.com/ovn-docker/ovn-docker/names"
+	"github.com/ovn-docker/ovn-docker/ovs/local"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 	"github.com/ovn-docker/ovn-docker/plugin"
 )
 
@@ -160,24 +163,29 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	log.WithField("socket", cfg.Socket).Info("listening")
 	notify(log, daemon.SdNotifyReady)
 
-	d, im, closeAll, err := wire(ctx, cfg, log)
+	h, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeAll()
-	rec := &reconciler{d: d, im: im, timeout: cfg.OVNTimeout, log: log}
+	defer h.closeAll()
+	rec := &reconciler{d: h.d, im: h.im, timeout: cfg.OVNTimeout, log: log}
 	if cfg.Docker != "" {
-		if rec.docker, err = dockerapi.New(cfg.Docker); err != nil {
+		dc, err := dockerapi.New(cfg.Docker)
+		if err != nil {
 			return err
 		}
+		rec.docker, rec.names = dc, names.New(dc, h.nb, h.ovs.SystemID, cfg.OVNTimeout, log)
 	}
-	srv := plugin.New(d, im, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
+	srv := plugin.New(h.d, h.im, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	rctx, stopReconcile := context.WithCancel(ctx)
 	reconciled := make(chan struct{})
 	go func() {
 		defer close(reconciled)
+		if rec.names != nil {
+			go rec.names.Run(rctx)
+		}
 		rec.loop(rctx, cfg.Reconcile)
 	}()
 	// Deferred after closeAll, so it runs first: a pass never finds its
@@ -205,18 +213,27 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 // stuck has answered; systemd's default stop timeout (90 s) is well above.
 func stopGrace(cfg serveConfig) time.Duration { return cfg.OVNTimeout + cfg.ReadyTimeout }
 
+// handles are what the daemon runs on.
+type handles struct {
+	d        *driver.Driver
+	im       *ipam.Manager
+	nb       *nb.Client
+	ovs      *local.Client
+	closeAll func()
+}
+
 // wire connects the handles the driver needs. They outlive ctx: calls in
 // flight at a stop still use them; closeAll ends them.
-func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Driver, *ipam.Manager, func(), error) {
+func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*handles, error) {
 	nbc, vs, err := connect(cfg.connConfig, log)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	links, err := hostnet.New()
 	if err != nil {
 		nbc.Close()
 		vs.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	hctx, stopConns := context.WithCancel(context.WithoutCancel(ctx))
 	nbc.Run(hctx)
@@ -227,7 +244,8 @@ func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*driver.Dri
 		OrphanGrace:        cfg.OrphanGrace, Log: log})
 	im := ipam.NewManager(store.New(nbc), ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
 		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID, Swarm: cfg.Swarm})
-	return d, im, func() { stopConns(); d.Close(); nbc.Close(); vs.Close(); links.Close() }, nil
+	return &handles{d: d, im: im, nb: nbc, ovs: vs,
+		closeAll: func() { stopConns(); d.Close(); nbc.Close(); vs.Close(); links.Close() }}, nil
 }
 
 func lookupGroup(cfg serveConfig) (int, error) {

@@ -9,6 +9,7 @@ import (
 	"github.com/ovn-docker/ovn-docker/dockerapi"
 	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/ipam"
+	"github.com/ovn-docker/ovn-docker/names"
 )
 
 // engine is what reconciliation reads of this host's Docker engine.
@@ -23,7 +24,8 @@ type engine interface {
 type reconciler struct {
 	d       *driver.Driver
 	im      *ipam.Manager
-	docker  engine // nil: Docker's API is not used
+	docker  engine        // nil: Docker's API is not used
+	names   *names.Syncer // nil without Docker's API
 	timeout time.Duration
 	log     logrus.FieldLogger
 
@@ -66,6 +68,11 @@ func (r *reconciler) once(parent context.Context) {
 	released, err := r.im.ReleaseOrphans(ctx, inUse)
 	if err != nil {
 		warn(err, "address claims")
+	}
+	if r.names != nil {
+		if err := r.names.Sync(ctx); err != nil {
+			warn(err, "DNS names of this host's containers")
+		}
 	}
 	r.log.WithFields(logrus.Fields{"endpoints": rep.Endpoints, "repaired": len(rep.Repaired), "rehomed": len(rep.Rehomed),
 		"removed": len(rep.Removed), "switches": len(rep.Switches), "router_ports": len(rep.Routers), "released": len(released),

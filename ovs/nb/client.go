@@ -38,6 +38,7 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.LogicalRouterStaticRouteTable: &nbdb.LogicalRouterStaticRoute{},
 		nbdb.NATTable:                      &nbdb.NAT{},
 		nbdb.LoadBalancerTable:             &nbdb.LoadBalancer{},
+		nbdb.DNSTable:                      &nbdb.DNS{},
 	})
 	if err != nil {
 		return m, err

@@ -87,6 +87,31 @@ print("ready", flush=True)
 while True:
     d,a=s.recvfrom(1000); s.sendto(b"echo:"+d+b" from:"+a[0].encode(), a)`
 	cmd := exec.Command("nsenter", "-t", pid, "-n", "python3", "-c", script, strconv.Itoa(port))
+	return startReady(cmd, "the UDP echo in the namespace of process "+pid)
+}
+
+// DNS stands for the world's DNS server on NextHop:53 until stop is
+// called: it answers every query at once with no records, as a real
+// server answers for a name it has no such record of. OVN answers the
+// names it knows before the query leaves the switch, but lets through a
+// query of a type it has no address of (AAAA on an IPv4 network), which
+// without a server that answers waits for the resolver's timeout.
+func DNS() (stop func(), err error) {
+	script := `import socket,sys
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind((sys.argv[1], 53))
+print("ready", flush=True)
+while True:
+    q,a=s.recvfrom(1500)
+    i=12
+    while i < len(q) and q[i]: i+=q[i]+1
+    if i+5 > len(q): continue
+    s.sendto(q[:2]+bytes([0x81|(q[2]&0x78), 0x80])+b"\0\1\0\0\0\0\0\0"+q[12:i+5], a)`
+	cmd := exec.Command("ip", "netns", "exec", "ovn-outside", "python3", "-c", script, NextHop)
+	return startReady(cmd, "the DNS server in ovn-outside")
+}
+
+// startReady starts cmd and waits for its "ready" line.
+func startReady(cmd *exec.Cmd, what string) (stop func(), err error) {
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -98,7 +123,7 @@ while True:
 	lines := bufio.NewScanner(out)
 	if !lines.Scan() || lines.Text() != "ready" {
 		stop()
-		return nil, fmt.Errorf("the UDP echo in the namespace of process %s did not start", pid)
+		return nil, fmt.Errorf("%s did not start", what)
 	}
 	return stop, nil
 }

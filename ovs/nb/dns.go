@@ -1,0 +1,130 @@
+package nb
+
+import (
+	"context"
+	"maps"
+	"strconv"
+
+	"github.com/ovn-kubernetes/libovsdb/model"
+	"github.com/ovn-kubernetes/libovsdb/ovsdb"
+
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
+	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
+)
+
+// Names of containers on other hosts: each host's daemon keeps one DNS
+// row per endpoint of its own, learned from its Docker engine, on the
+// endpoint's switch. ovn-controller answers DNS queries from the switch's
+// ports for those names, so a container's query that Docker's embedded
+// DNS forwards (it knows only its own host's containers) is answered
+// before it leaves the switch. DNS rows are root rows: each host deletes
+// its own, and any host those whose endpoint's port is gone.
+
+// chassisKey says which host's daemon keeps a DNS row.
+const chassisKey = "docker:chassis"
+
+// Names is one endpoint's names as OVN answers them.
+type Names struct {
+	EndpointID string
+	NetworkID  string            // the host's Docker network, for its switch
+	Records    map[string]string // lowercase name: "ipv4 ipv6"
+}
+
+// SyncNames makes this chassis' DNS rows exactly want, on their
+// endpoints' switches, and removes rows of any chassis whose endpoint's
+// port is gone; one transaction, none when nothing changes. It returns
+// how many rows it wrote and removed.
+func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names) (written, removed int, err error) {
+	rows, err := conn.Select[*nbdb.DNS](ctx, c.Conn, nbdb.DNSTable, ours())
+	if err != nil {
+		return 0, 0, err
+	}
+	live, err := c.liveEndpoints(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	have := map[string]*nbdb.DNS{}
+	var gone []string
+	for _, r := range rows {
+		eid := r.ExternalIDs[ovs.EndpointIDKey]
+		switch {
+		case r.ExternalIDs[chassisKey] != chassis && live[eid]:
+		case r.ExternalIDs[chassisKey] == chassis && have[eid] == nil && live[eid]:
+			have[eid] = r
+		default:
+			gone = append(gone, r.UUID)
+		}
+	}
+	var ops []ovsdb.Operation
+	for i, w := range want {
+		more, err := c.namesOps(ctx, chassis, w, have[w.EndpointID], i)
+		if err != nil {
+			return 0, 0, err
+		}
+		if len(more) > 0 {
+			ops, written = append(ops, more...), written+1
+		}
+		delete(have, w.EndpointID)
+	}
+	for _, r := range have {
+		gone = append(gone, r.UUID)
+	}
+	if len(gone) > 0 {
+		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable, Where: []ovsdb.Condition{ours()},
+			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("dns_records", ovsdb.MutateOperationDelete, uuidSet(gone))}})
+		for _, u := range gone {
+			ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.DNSTable, Where: []ovsdb.Condition{conn.UUIDIs(u)}})
+		}
+	}
+	if len(ops) == 0 {
+		return 0, 0, nil
+	}
+	if _, err := c.TransactIdempotent(ctx, ops...); err != nil {
+		return 0, 0, c.Failed(err, "update the DNS names of this host's containers")
+	}
+	return written, len(gone), nil
+}
+
+// liveEndpoints are the endpoints that have a logical port, read from the
+// server after the DNS rows, so a row made meanwhile finds its port.
+func (c *Client) liveEndpoints(ctx context.Context) (map[string]bool, error) {
+	ports, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable, ours())
+	if err != nil {
+		return nil, err
+	}
+	live := map[string]bool{}
+	for _, p := range ports {
+		live[p.ExternalIDs[ovs.EndpointIDKey]] = true
+	}
+	return live, nil
+}
+
+// namesOps writes w: a new row on its switch, or new records in row have;
+// nothing when have already says it, or when its switch is gone.
+func (c *Client) namesOps(ctx context.Context, chassis string, w Names, have *nbdb.DNS, i int) ([]ovsdb.Operation, error) {
+	if have != nil {
+		if maps.Equal(have.Records, w.Records) {
+			return nil, nil
+		}
+		row := &nbdb.DNS{UUID: have.UUID, Records: w.Records}
+		return c.DB().Where(row).Update(row, &row.Records)
+	}
+	sw, err := c.Switch(ctx, w.NetworkID)
+	if isNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	row := &nbdb.DNS{UUID: "new_dns" + strconv.Itoa(i), Records: w.Records,
+		ExternalIDs: ovs.Mark(map[string]string{ovs.EndpointIDKey: w.EndpointID, chassisKey: chassis})}
+	ops, err := c.DB().Create(row)
+	if err != nil {
+		return nil, err
+	}
+	ls := &nbdb.LogicalSwitch{UUID: sw.UUID}
+	more, err := c.DB().Where(ls).Mutate(ls, model.Mutation{Field: &ls.DNSRecords, Mutator: ovsdb.MutateOperationInsert,
+		Value: []string{row.UUID}})
+	return append(ops, more...), err
+}
