@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -33,11 +34,12 @@ type Docker interface {
 type NB interface {
 	Ports(ctx context.Context) ([]*nb.Port, error)
 	Switches(ctx context.Context) ([]*nb.Switch, error)
-	SyncNames(ctx context.Context, chassis string, want []nb.Names) (written, removed int, err error)
+	SyncNames(ctx context.Context, chassis string, want []nb.Names, keep []string) (written, removed int, err error)
 }
 
 // Syncer keeps this host's names in NB.
 type Syncer struct {
+	mu      sync.Mutex // one sync at a time: nothing else guards this host's rows
 	docker  Docker
 	nb      NB
 	chassis func(context.Context) (string, error)
@@ -53,6 +55,8 @@ func New(d Docker, n NB, chassis func(context.Context) (string, error), timeout 
 
 // Sync makes NB's names of this host's containers what Docker says now.
 func (s *Syncer) Sync(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	chassis, err := s.chassis(ctx)
@@ -67,38 +71,47 @@ func (s *Syncer) Sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cs, err := s.containers(ctx, Endpoints(ports, routed(sws), chassis))
+	cs, keep, err := s.containers(ctx, Endpoints(ports, routed(sws), chassis))
 	if err != nil {
 		return err
 	}
-	written, removed, err := s.nb.SyncNames(ctx, chassis, Want(cs, ports, routed(sws), chassis))
+	written, removed, err := s.nb.SyncNames(ctx, chassis, Want(cs, ports, routed(sws), chassis), keep)
 	if written+removed > 0 {
 		s.log.WithField("written", written).WithField("removed", removed).Debug("names: DNS records updated")
 	}
 	return err
 }
 
+// inspectTimeout bounds the wait for one container, whose lock Docker
+// holds while it starts it or connects it (Join waits for OVN there).
+const inspectTimeout = 2 * time.Second
+
 // containers reads the containers that have one of the endpoints, each
-// inspected for its aliases.
-func (s *Syncer) containers(ctx context.Context, endpoints map[string]*nb.Port) ([]dockerapi.Container, error) {
+// inspected for its aliases; keep lists the endpoints of those that could
+// not be, whose names stay as they are until the next sync.
+func (s *Syncer) containers(ctx context.Context, endpoints map[string]*nb.Port) (cs []dockerapi.Container, keep []string, err error) {
 	list, err := s.docker.Containers(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []dockerapi.Container
 	for _, c := range list {
 		if !slices.ContainsFunc(c.Endpoints, func(e dockerapi.Endpoint) bool { return endpoints[e.EndpointID] != nil }) {
 			continue
 		}
-		full, err := s.docker.Inspect(ctx, c.ID)
-		if err != nil {
-			return nil, err
-		}
-		if full != nil {
-			out = append(out, *full)
+		ictx, cancel := context.WithTimeout(ctx, inspectTimeout)
+		full, err := s.docker.Inspect(ictx, c.ID)
+		cancel()
+		switch {
+		case err != nil:
+			s.log.WithError(err).WithField("container", c.ID).Debug("names: container not read; its names stay as they are")
+			for _, e := range c.Endpoints {
+				keep = append(keep, e.EndpointID)
+			}
+		case full != nil:
+			cs = append(cs, *full)
 		}
 	}
-	return out, nil
+	return cs, keep, nil
 }
 
 // routed lists the Docker networks (of any host) on routed switches.
@@ -170,7 +183,9 @@ var settled = map[string]bool{"start": true, "die": true, "destroy": true, "rena
 // container; a broken stream is subscribed again, with backoff.
 func (s *Syncer) Run(ctx context.Context) {
 	kick := make(chan string, 256)
-	go s.follow(ctx, kick)
+	done := make(chan struct{})
+	go func() { defer close(done); s.follow(ctx, kick) }()
+	defer func() { <-done }()
 	for {
 		var ids []string
 		select {

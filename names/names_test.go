@@ -75,7 +75,7 @@ func (f *fakeNB) Ports(context.Context) ([]*nb.Port, error) { return ports, nil 
 func (f *fakeNB) Switches(context.Context) ([]*nb.Switch, error) {
 	return []*nb.Switch{{NetworkID: "routed", Router: "r1"}, {NetworkID: "plain"}}, nil
 }
-func (f *fakeNB) SyncNames(_ context.Context, chassis string, want []nb.Names) (int, int, error) {
+func (f *fakeNB) SyncNames(_ context.Context, chassis string, want []nb.Names, keep []string) (int, int, error) {
 	f.synced <- want
 	return len(want), 0, nil
 }

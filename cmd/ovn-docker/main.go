@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"os/user"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -180,17 +181,16 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	rctx, stopReconcile := context.WithCancel(ctx)
-	reconciled := make(chan struct{})
-	go func() {
-		defer close(reconciled)
-		if rec.names != nil {
-			go rec.names.Run(rctx)
-		}
-		rec.loop(rctx, cfg.Reconcile)
-	}()
-	// Deferred after closeAll, so it runs first: a pass never finds its
-	// databases closed under it.
-	defer func() { stopReconcile(); <-reconciled }()
+	var background sync.WaitGroup
+	background.Add(1)
+	go func() { defer background.Done(); rec.loop(rctx, cfg.Reconcile) }()
+	if rec.names != nil {
+		background.Add(1)
+		go func() { defer background.Done(); rec.names.Run(rctx) }()
+	}
+	// Deferred after closeAll, so it runs first: a pass or a names sync
+	// never finds its databases closed under it.
+	defer func() { stopReconcile(); background.Wait() }()
 	select {
 	case <-ctx.Done():
 	case err := <-errc:

@@ -75,7 +75,8 @@ func (r *reconciler) once(parent context.Context) {
 		}
 	}
 	r.log.WithFields(logrus.Fields{"endpoints": rep.Endpoints, "repaired": len(rep.Repaired), "rehomed": len(rep.Rehomed),
-		"removed": len(rep.Removed), "switches": len(rep.Switches), "router_ports": len(rep.Routers), "released": len(released),
+		"removed": len(rep.Removed), "switches": len(rep.Switches), "router_ports": len(rep.Routers),
+		"published_ports": len(rep.Published), "released": len(released),
 		"forgotten_networks": len(forgotten), "forgotten_pools": len(pools)}).Debug("reconcile pass")
 }
 

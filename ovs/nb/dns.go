@@ -3,6 +3,7 @@ package nb
 import (
 	"context"
 	"maps"
+	"slices"
 	"strconv"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
@@ -32,32 +33,27 @@ type Names struct {
 }
 
 // SyncNames makes this chassis' DNS rows exactly want, on their
-// endpoints' switches, and removes rows of any chassis whose endpoint's
-// port is gone; one transaction, none when nothing changes. It returns
-// how many rows it wrote and removed.
-func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names) (written, removed int, err error) {
+// endpoints' switches, leaving those of the endpoints in keep as they are
+// (their container could not be read this time); it removes rows of any
+// chassis whose endpoint's port is gone or bound to another chassis now.
+// One transaction, none when nothing changes; it returns how many rows it
+// wrote and removed. One caller per chassis at a time: nothing guards two
+// syncs of one chassis against each other.
+func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names, keep []string) (written, removed int, err error) {
 	rows, err := conn.Select[*nbdb.DNS](ctx, c.Conn, nbdb.DNSTable, ours())
 	if err != nil {
 		return 0, 0, err
 	}
-	live, err := c.liveEndpoints(ctx)
+	bound, err := c.boundEndpoints(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
-	have := map[string]*nbdb.DNS{}
-	var gone []string
-	for _, r := range rows {
-		eid := r.ExternalIDs[ovs.EndpointIDKey]
-		switch {
-		case r.ExternalIDs[chassisKey] != chassis && live[eid]:
-		case r.ExternalIDs[chassisKey] == chassis && have[eid] == nil && live[eid]:
-			have[eid] = r
-		default:
-			gone = append(gone, r.UUID)
-		}
-	}
+	have, gone := sortNames(rows, chassis, bound, keep)
 	var ops []ovsdb.Operation
 	for i, w := range want {
+		if bound[w.EndpointID] != chassis {
+			continue // its port went, or moved, since the caller read it
+		}
 		more, err := c.namesOps(ctx, chassis, w, have[w.EndpointID], i)
 		if err != nil {
 			return 0, 0, err
@@ -70,13 +66,7 @@ func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names) (w
 	for _, r := range have {
 		gone = append(gone, r.UUID)
 	}
-	if len(gone) > 0 {
-		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable, Where: []ovsdb.Condition{ours()},
-			Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("dns_records", ovsdb.MutateOperationDelete, uuidSet(gone))}})
-		for _, u := range gone {
-			ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.DNSTable, Where: []ovsdb.Condition{conn.UUIDIs(u)}})
-		}
-	}
+	ops = append(ops, dropNamesOps(gone)...)
 	if len(ops) == 0 {
 		return 0, 0, nil
 	}
@@ -86,18 +76,54 @@ func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names) (w
 	return written, len(gone), nil
 }
 
-// liveEndpoints are the endpoints that have a logical port, read from the
-// server after the DNS rows, so a row made meanwhile finds its port.
-func (c *Client) liveEndpoints(ctx context.Context) (map[string]bool, error) {
+// sortNames splits the DNS rows into this chassis' (by endpoint; those in
+// keep left out) and those to remove: rows whose endpoint's port is gone
+// or bound elsewhere, and second rows of one endpoint (a resent create).
+func sortNames(rows []*nbdb.DNS, chassis string, bound map[string]string, keep []string) (map[string]*nbdb.DNS, []string) {
+	have := map[string]*nbdb.DNS{}
+	var gone []string
+	for _, r := range rows {
+		eid, owner := r.ExternalIDs[ovs.EndpointIDKey], r.ExternalIDs[chassisKey]
+		switch {
+		case bound[eid] != owner:
+			gone = append(gone, r.UUID)
+		case owner != chassis || slices.Contains(keep, eid):
+		case have[eid] == nil:
+			have[eid] = r
+		default:
+			gone = append(gone, r.UUID)
+		}
+	}
+	return have, gone
+}
+
+// dropNamesOps deletes DNS rows; the switches' references are weak, and
+// are removed first only so no switch ever names a missing row.
+func dropNamesOps(gone []string) []ovsdb.Operation {
+	if len(gone) == 0 {
+		return nil
+	}
+	ops := []ovsdb.Operation{{Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable, Where: []ovsdb.Condition{ours()},
+		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("dns_records", ovsdb.MutateOperationDelete, uuidSet(gone))}}}
+	for _, u := range gone {
+		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.DNSTable, Where: []ovsdb.Condition{conn.UUIDIs(u)}})
+	}
+	return ops
+}
+
+// boundEndpoints maps each endpoint with a logical port to the chassis
+// the port is bound to, read from the server after the DNS rows, so a row
+// made meanwhile finds its port.
+func (c *Client) boundEndpoints(ctx context.Context) (map[string]string, error) {
 	ports, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable, ours())
 	if err != nil {
 		return nil, err
 	}
-	live := map[string]bool{}
+	bound := map[string]string{}
 	for _, p := range ports {
-		live[p.ExternalIDs[ovs.EndpointIDKey]] = true
+		bound[p.ExternalIDs[ovs.EndpointIDKey]] = p.Options["requested-chassis"]
 	}
-	return live, nil
+	return bound, nil
 }
 
 // namesOps writes w: a new row on its switch, or new records in row have;

@@ -1,6 +1,7 @@
 package nb
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"maps"
@@ -142,7 +143,9 @@ func publishedFrom(lb *nbdb.LoadBalancer) []Published {
 		out = append(out, Published{EndpointID: lb.ExternalIDs[ovs.EndpointIDKey], Router: lb.ExternalIDs[routerKey],
 			Proto: *lb.Protocol, External: ext, Internal: in})
 	}
-	slices.SortFunc(out, func(a, b Published) int { return int(a.External.Port()) - int(b.External.Port()) })
+	slices.SortFunc(out, func(a, b Published) int {
+		return cmp.Or(cmp.Compare(a.External.Port(), b.External.Port()), cmp.Compare(a.Proto, b.Proto))
+	})
 	return out
 }
 
@@ -230,6 +233,8 @@ func (c *Client) publishOnce(ctx context.Context, router, endpointID string, ip 
 		return nil, false, err
 	}
 	var mine []*nbdb.LoadBalancer
+	// Only our own load balancers count: a user's on the uplink address
+	// is theirs to keep apart.
 	taken := takenBy{}
 	for _, lb := range lbs {
 		switch {
