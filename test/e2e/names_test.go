@@ -42,6 +42,7 @@ func resolvesTo(t *testing.T, container, name, want string) {
 // daemon learned from Docker. Given a DNS server (--dns), current engines
 // forward from the container too (docs/multihost.md#names).
 func TestNamesOfTheOtherDockerNetwork(t *testing.T) {
+	setOutside(t) // the DNS server is out there
 	stop, err := outside.DNS()
 	if err != nil {
 		t.Fatal(err)
