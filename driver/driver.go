@@ -54,6 +54,8 @@ type OVS interface {
 	Interfaces(ctx context.Context) ([]*local.Iface, error)
 	DeleteInterface(ctx context.Context, name string) (bool, error)
 	WaitInstalled(ctx context.Context, name string, timeout time.Duration) error
+	BFDDown(ctx context.Context) ([]string, error)
+	WaitBFD(ctx context.Context, names []string, timeout time.Duration) error
 }
 
 // Links is what the driver needs of the host's network devices.
@@ -104,6 +106,7 @@ type Driver struct {
 	// chassisBehind: a wait for every chassis ran out, and none has
 	// succeeded since (said once each way, not on every Join).
 	chassisBehind atomic.Bool
+	bfdBehind     atomic.Bool // the same for BFD to the gateway chassis
 }
 
 // New returns a driver using the given handles.

@@ -250,6 +250,25 @@ type fakeOVS struct {
 	failAttach error
 	installed  error
 	systemID   string // "" means host1
+	bfdDown    []string
+	bfdErr     error // what WaitBFD answers
+	bfdWaits   int
+}
+
+func (f *fakeOVS) BFDDown(context.Context) ([]string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bfdDown, nil
+}
+
+func (f *fakeOVS) WaitBFD(context.Context, []string, time.Duration) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.bfdWaits++
+	if f.bfdErr == nil {
+		f.bfdDown = nil
+	}
+	return f.bfdErr
 }
 
 func (f *fakeOVS) SystemID(context.Context) (string, error) {

@@ -57,6 +57,9 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *Join
 		// routed there by the router every chassis runs a copy of.
 		d.waitChassis(ctx, req.EndpointID)
 	}
+	if sw.Router != "" && !sw.Internal {
+		d.waitBFD(ctx, req.EndpointID)
+	}
 	resp = &JoinResponse{InterfaceName: InterfaceName{SrcName: PeerIfName(req.EndpointID),
 		DstPrefix: containerIfPrefix, DstName: port.IfName}}
 	resp.Gateway, resp.GatewayIPv6 = routerGateways(sw)

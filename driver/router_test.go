@@ -65,3 +65,33 @@ func TestRouterFailureRollsTheSwitchBack(t *testing.T) {
 		t.Fatalf("left: %+v", r.nb.switches)
 	}
 }
+
+// A routed Join waits for BFD to the gateway chassis when it is not up;
+// after a wait that ran out it skips the wait until BFD is up again.
+func TestRoutedJoinWaitsForBFD(t *testing.T) {
+	r := newRig(t)
+	req := netReqID(nid, map[string]any{OptRouter: "r1"}, &network.IPAMData{Pool: "10.77.0.0/24", Gateway: "10.77.0.1/24"})
+	if err := r.d.CreateNetwork(context.Background(), req); err != nil {
+		t.Fatal(err)
+	}
+	r.endpoint(t, "02:42:0a:4d:00:03")
+	join := func() {
+		t.Helper()
+		if _, err := r.d.Join(context.Background(), &network.JoinRequest{NetworkID: nid, EndpointID: eid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r.ovs.bfdDown, r.ovs.bfdErr = []string{"ovn-gw1-0"}, errors.New("BFD on tunnel ovn-gw1-0: not installed")
+	join()
+	join() // skipped: the last wait ran out
+	if r.ovs.bfdWaits != 1 {
+		t.Fatalf("BFD waits %d, want 1", r.ovs.bfdWaits)
+	}
+	r.ovs.bfdDown, r.ovs.bfdErr = nil, nil
+	join() // up again: nothing to wait for, and the next one waits again
+	r.ovs.bfdDown = []string{"ovn-gw1-0"}
+	join()
+	if r.ovs.bfdWaits != 2 {
+		t.Fatalf("BFD waits %d, want 2", r.ovs.bfdWaits)
+	}
+}
