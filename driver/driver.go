@@ -41,6 +41,7 @@ type NB interface {
 	EnsureRouterPort(ctx context.Context, s *nb.Switch) error
 	PruneRouters(ctx context.Context) ([]string, error)
 	EnsureUplinks(ctx context.Context) ([]string, error)
+	PrunePortGroups(ctx context.Context) ([]string, error)
 	publishedNB
 }
 

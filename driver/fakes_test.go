@@ -58,6 +58,8 @@ func (f *fakeNB) Unpublish(_ context.Context, eid string) (bool, error) {
 	return had, nil
 }
 
+func (f *fakeNB) PrunePortGroups(context.Context) ([]string, error) { return nil, nil }
+
 func (f *fakeNB) PrunePublished(context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

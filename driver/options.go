@@ -50,7 +50,7 @@ const OptNetwork = "ovn.network"
 // the networks attached to it.
 const OptRouter = "ovn.router"
 
-var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter}
+var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter, OptICC}
 
 // sharedName is what ovn.network may be: it names a logical switch, and
 // "docker-" names are this driver's per-host switches.
@@ -84,6 +84,8 @@ type NetworkConfig struct {
 	// Router is the ovn.router name; empty: not routed. An --internal
 	// network stays off it (no gateway, no way out).
 	Router string
+	// NoICC: containers of the network may not reach each other.
+	NoICC bool
 }
 
 // Subnets lists every subnet, IPv4 first, as CIDR strings.
@@ -173,6 +175,9 @@ func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 		return cfg, err
 	}
 	if cfg.Router, err = parseRouter(generic); err != nil {
+		return cfg, err
+	}
+	if cfg.NoICC, err = parseICC(generic); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

@@ -92,6 +92,13 @@ func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 	if r.Published, err = d.nb.PrunePublished(ctx); err != nil {
 		return nil, err
 	}
+	pgs, err := d.nb.PrunePortGroups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, pg := range pgs {
+		d.cfg.Log.WithField("port_group", pg).Info("reconcile: removed the port group of a removed network")
+	}
 	for _, lb := range r.Published {
 		d.cfg.Log.WithField("load_balancer", lb).Info("reconcile: removed the published ports of a removed endpoint")
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/docker/go-plugins-helpers/network"
+	"github.com/ovn-docker/ovn-docker/internal/usererr/usererrtest"
 )
 
 func TestParseRouterOption(t *testing.T) {
@@ -94,4 +95,18 @@ func TestRoutedJoinWaitsForBFD(t *testing.T) {
 	if r.ovs.bfdWaits != 2 {
 		t.Fatalf("BFD waits %d, want 2", r.ovs.bfdWaits)
 	}
+}
+
+func TestParseICCOption(t *testing.T) {
+	for v, off := range map[string]bool{"false": true, "0": true, "true": false, "TRUE": false} {
+		cfg, err := ParseNetwork(netReq(map[string]any{OptICC: v}, pool))
+		if err != nil || cfg.NoICC != off {
+			t.Errorf("%q: %+v %v", v, cfg, err)
+		}
+	}
+	_, err := ParseNetwork(netReq(map[string]any{OptICC: "maybe"}, pool))
+	if !errors.Is(err, ErrInvalid) {
+		t.Fatalf("maybe: %v", err)
+	}
+	usererrtest.Check(t, err, OptICC)
 }

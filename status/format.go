@@ -49,6 +49,9 @@ func (r *Report) Text(w io.Writer) error {
 		if n.Router != "" {
 			subnets += " (router " + n.Router + ")"
 		}
+		if n.Policy != "" {
+			subnets += " (" + n.Policy + ")"
+		}
 		if n.Stale {
 			subnets += " STALE: Docker no longer knows it"
 		}

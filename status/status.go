@@ -76,6 +76,8 @@ type Network struct {
 	Hosts  int    `json:"hosts"`
 	// Router is the ovn.router the network is attached to.
 	Router string `json:"router,omitempty"`
+	// Policy is what OVN's ACLs enforce on it (icc=false); empty: none.
+	Policy string `json:"policy,omitempty"`
 	// Stale: created by this host for a network its Docker engine no
 	// longer knows; reconciliation removes it after the grace period.
 	Stale bool `json:"stale"`
@@ -222,7 +224,8 @@ func (r *Report) collectNB(ctx context.Context, nb NB, pools IPAM, ifaces map[st
 	}
 	for _, s := range switches {
 		n := Network{ID: s.NetworkID, Switch: s.Name, Subnets: s.Subnets,
-			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis, Shared: s.Shared, Hosts: len(s.Refs), Router: s.Router}
+			MTU: s.MTU, Internal: s.Internal, Ports: s.Ports, Chassis: s.Chassis, Shared: s.Shared, Hosts: len(s.Refs), Router: s.Router,
+			Policy: s.Policy()}
 		for _, ref := range s.Refs {
 			if s.Shared != "" && ref.Chassis == r.Host.SystemID {
 				n.ID, n.Chassis = ref.NetworkID, ref.Chassis

@@ -39,6 +39,8 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.NATTable:                      &nbdb.NAT{},
 		nbdb.LoadBalancerTable:             &nbdb.LoadBalancer{},
 		nbdb.DNSTable:                      &nbdb.DNS{},
+		nbdb.PortGroupTable:                &nbdb.PortGroup{},
+		nbdb.ACLTable:                      &nbdb.ACL{},
 	})
 	if err != nil {
 		return m, err

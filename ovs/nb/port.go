@@ -72,7 +72,7 @@ func (c *Client) createPortOnSwitch(s *Switch, p Port) ([]ovsdb.Operation, error
 	ls := &nbdb.LogicalSwitch{UUID: s.UUID}
 	add, err := c.DB().Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports,
 		Mutator: ovsdb.MutateOperationInsert, Value: []string{newPort}})
-	return append(ops, add...), err
+	return append(append(ops, add...), joinGroupOps(s, newPort)...), err
 }
 
 // updatePort brings an existing port to p.

@@ -164,7 +164,7 @@ func (c *Client) joinShared(ctx context.Context, have *nbdb.LogicalSwitch, want 
 // than the one this host's Docker asked for, naming the difference.
 func sameNetwork(have *Switch, want Switch) error {
 	diff := func(what, a, b string) error {
-		return usererr.Errorf(ovs.ErrConflict, "create it on this host with the same "+what+", or choose another ovn.network name",
+		return usererr.Errorf(ovs.ErrConflict, "give the network the same "+what+" on this host, or choose another ovn.network name",
 			"OVN network %s has %s %s on the hosts that use it, not %s", want.Shared, what, a, b)
 	}
 	switch {
@@ -178,6 +178,8 @@ func sameNetwork(have *Switch, want Switch) error {
 		return diff("--internal", internalWord(have.Internal), internalWord(want.Internal))
 	case have.Router != want.Router:
 		return diff("ovn.router", orNone(SplitList(have.Router)), orNone(SplitList(want.Router)))
+	case have.NoICC != want.NoICC:
+		return diff("com.docker.network.bridge.enable_icc", strconv.FormatBool(!have.NoICC), strconv.FormatBool(!want.NoICC))
 	}
 	return nil
 }

@@ -50,6 +50,9 @@ type Switch struct {
 	Refs []Ref
 	// Router is the ovn.router the network is attached to, if any.
 	Router string
+	// NoICC: its containers may not talk to each other
+	// (com.docker.network.bridge.enable_icc=false).
+	NoICC bool
 }
 
 // Ref is one host's Docker network on a switch.
@@ -70,6 +73,9 @@ func (s Switch) externalIDs() map[string]string {
 	if s.Router != "" {
 		ids[routerKey] = s.Router
 	}
+	if s.NoICC {
+		ids[iccKey] = "false"
+	}
 	if s.Shared != "" {
 		ids[sharedKey] = s.Shared
 		for _, r := range s.Refs {
@@ -89,7 +95,7 @@ func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 		UUID: ls.UUID, Name: ls.Name, NetworkID: ids[ovs.NetworkIDKey],
 		Subnets: SplitList(ids[subnetsKey]), Gateways: SplitList(ids[gatewaysKey]),
 		MTU: mtu, Internal: internal, Aux: SplitList(ids[auxKey]), Chassis: ids[ChassisKey], Pools: SplitList(ids[poolsKey]),
-		Ports: len(ls.Ports), Shared: ids[sharedKey], Router: ids[routerKey],
+		Ports: len(ls.Ports), Shared: ids[sharedKey], Router: ids[routerKey], NoICC: ids[iccKey] == "false",
 	}
 	if s.Router != "" && s.Ports > 0 {
 		s.Ports-- // the router's own port is no endpoint
@@ -112,9 +118,14 @@ func SplitList(s string) []string {
 
 // Builders: each returns the operations of one step.
 
-// createSwitch inserts the switch.
+// createSwitch inserts the switch, and the port group of its policy.
 func (c *Client) createSwitch(s Switch) ([]ovsdb.Operation, error) {
-	return c.DB().Create(&nbdb.LogicalSwitch{Name: s.Name, ExternalIDs: s.externalIDs()})
+	ops, err := c.DB().Create(&nbdb.LogicalSwitch{Name: s.Name, ExternalIDs: s.externalIDs()})
+	if err != nil {
+		return nil, err
+	}
+	more, err := c.policyOps(s)
+	return append(ops, more...), err
 }
 
 // switchAbsent fails the transaction if any switch is named name:
@@ -136,9 +147,10 @@ func switchIsNetworks(s *Switch) ([]ovsdb.Operation, error) {
 }
 
 // deleteSwitch deletes the switch (its ports go with it: OVN
-// garbage-collects ports no switch refers to).
+// garbage-collects ports no switch refers to) and its port group.
 func (c *Client) deleteSwitch(s *Switch) ([]ovsdb.Operation, error) {
-	return c.DB().Where(&nbdb.LogicalSwitch{UUID: s.UUID}).Delete()
+	ops, err := c.DB().Where(&nbdb.LogicalSwitch{UUID: s.UUID}).Delete()
+	return append(ops, dropGroupOps(s)...), err
 }
 
 // Calls.

@@ -1,0 +1,111 @@
+package nb_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ovn-docker/ovn-docker/internal/usererr/usererrtest"
+	"github.com/ovn-docker/ovn-docker/ovs"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
+)
+
+func TestPortGroupNamesStayApart(t *testing.T) {
+	seen := map[string]string{}
+	for _, sw := range []string{"docker-f783e94b14db", "a-b", "a_b", "a_db", "a.b", "docker_a"} {
+		pg := nb.PortGroupName(sw)
+		if strings.ContainsAny(pg, "-") || seen[pg] != "" {
+			t.Fatalf("%s -> %s (also %s)", sw, pg, seen[pg])
+		}
+		seen[pg] = sw
+	}
+}
+
+// A network with ICC off has a port group with its drop ACL, made with
+// the switch; its ports join it as they are made; all of it goes with the
+// switch.
+func TestICCOffLifecycle(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	sw := testSwitch()
+	sw.NoICC = true
+	for range 2 {
+		if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg := nb.PortGroupName(sw.Name)
+	if got := s.nbctl("--bare", "--columns=name", "list", "Port_Group"); got != pg {
+		t.Fatalf("port groups %q", got)
+	}
+	if got := s.nbctl("acl-list", pg); !contains(got, "to-lport", "1001", "outport == @"+pg+" && inport == @"+pg+" && ip", "drop") {
+		t.Fatalf("ACLs %q", got)
+	}
+	have := mustSwitch(t, c)
+	if !have.NoICC || have.Policy() != "icc=false" {
+		t.Fatalf("switch read back: %+v", have)
+	}
+	for _, ep := range []string{"ep1", "ep2"} {
+		if _, err := c.EnsurePort(ctx, have, testPort(ep)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.Fields(s.nbctl("--bare", "--columns=ports", "list", "Port_Group")); len(got) != 2 {
+		t.Fatalf("port group's ports %v", got)
+	}
+	if _, err := c.DeletePort(ctx, "ep1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Fields(s.nbctl("--bare", "--columns=ports", "list", "Port_Group")); len(got) != 1 {
+		t.Fatalf("port group's ports after a delete %v", got)
+	}
+	if _, err := c.DeleteSwitch(ctx, netID, "host1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, table := range []string{"Port_Group", "ACL"} {
+		if got := s.nbctl("--bare", "--columns=_uuid", "list", table); got != "" {
+			t.Fatalf("%s left: %q", table, got)
+		}
+	}
+}
+
+// Hosts must agree on ICC for a shared network.
+func TestSharedSwitchICCMustAgree(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	a := sharedSwitch("host1")
+	a.NoICC = true
+	if _, err := c.EnsureSharedSwitch(ctx, a, 1442); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.EnsureSharedSwitch(ctx, sharedSwitch("host2"), 1442)
+	if !errors.Is(err, ovs.ErrConflict) {
+		t.Fatalf("joined with ICC on: %v", err)
+	}
+	usererrtest.Check(t, err, "OVN network prod")
+}
+
+// A switch deleted by hand leaves its port group, which reconciliation
+// removes.
+func TestPrunePortGroups(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	sw := testSwitch()
+	sw.NoICC = true
+	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := c.PrunePortGroups(ctx); err != nil || len(gone) != 0 {
+		t.Fatalf("pruned a live one: %v %v", gone, err)
+	}
+	s.nbctl("ls-del", sw.Name)
+	if gone, err := c.PrunePortGroups(ctx); err != nil || len(gone) != 1 {
+		t.Fatalf("pruned %v %v", gone, err)
+	}
+	if got := s.nbctl("--bare", "--columns=_uuid", "list", "ACL"); got != "" {
+		t.Fatalf("ACLs left: %q", got)
+	}
+}

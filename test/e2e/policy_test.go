@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/test/outside"
+)
+
+func pidOf(t *testing.T, container string) string {
+	t.Helper()
+	return docker(t, "inspect", "-f", "{{.State.Pid}}", container)
+}
+
+// tcpTo reports whether a TCP exchange from client to addr:port works; a
+// listener answering "hi" must be running there.
+func tcpTo(client, addr string, port int) error {
+	out, err := sh("docker", "exec", client, "sh", "-c", fmt.Sprintf("echo ping | nc -w 2 %s %d", addr, port))
+	if err == nil && out != "hi" {
+		err = fmt.Errorf("answered %q", out)
+	}
+	return err
+}
+
+// listen starts a TCP listener answering "hi" on port, for each connection.
+func listen(t *testing.T, container string, port int) {
+	t.Helper()
+	exec_(t, container, "sh", "-c", fmt.Sprintf("(while true; do echo hi | nc -l -p %d >/dev/null; done) &", port))
+}
+
+// noPing fails the test if container reaches addr with ICMP.
+func noPing(t *testing.T, container, addr string) {
+	t.Helper()
+	if out, err := sh("docker", "exec", container, "ping", "-c", "2", "-W", "1", addr); err == nil {
+		t.Fatalf("%s reached %s: %s", container, addr, out)
+	}
+}
+
+// With ICC off, containers of the network reach no one of it (ICMP, TCP,
+// UDP, both ways) but reach their gateway, the outside and containers of
+// other networks, which reach them; a plugin restart changes nothing; the
+// policy goes with the network.
+func TestICCOff(t *testing.T) {
+	setOutside(t)
+	createNetwork(t, "icc-a", "--subnet", "10.211.0.0/24", "-o", "ovn.router=iccr", "-o", "com.docker.network.bridge.enable_icc=false")
+	createNetwork(t, "icc-b", "--subnet", "10.213.0.0/24", "-o", "ovn.router=iccr")
+	run(t, "icc-1", "--net", "icc-a")
+	run(t, "icc-2", "--net", "icc-a")
+	run(t, "icc-3", "--net", "icc-b")
+	ip1, ip2 := containerIP(t, "icc-1", "icc-a"), containerIP(t, "icc-2", "icc-a")
+	for _, c := range []string{"icc-1", "icc-2"} {
+		listen(t, c, 5000)
+	}
+	stop, err := outside.UDPEcho(pidOf(t, "icc-2"), 53)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	check := func() {
+		t.Helper()
+		// The listeners answer, from another network.
+		eventually(t, 10*time.Second, "TCP from icc-3 to icc-2", func() error { return tcpTo("icc-3", ip2, 5000) })
+		if got, err := outside.AskFrom(pidOf(t, "icc-3"), ip2, 53, "x"); err != nil || !strings.HasPrefix(got, "echo:x") {
+			t.Fatalf("UDP from icc-3 to icc-2: %q %v", got, err)
+		}
+		noPing(t, "icc-1", ip2)
+		noPing(t, "icc-2", ip1)
+		for _, c := range [][3]string{{"icc-1", ip2}, {"icc-2", ip1}} {
+			if err := tcpTo(c[0], c[1], 5000); err == nil {
+				t.Fatalf("TCP from %s to %s passed", c[0], c[1])
+			}
+		}
+		if got, err := outside.AskFrom(pidOf(t, "icc-1"), ip2, 53, "x"); err == nil {
+			t.Fatalf("UDP from icc-1 to icc-2 answered %q", got)
+		}
+		for _, c := range []string{"icc-1", "icc-2"} {
+			exec_(t, c, "ping", "-c", "1", "-W", "2", "10.211.0.1")
+			exec_(t, c, "ping", "-c", "1", "-W", "2", outside.NextHop)
+		}
+		exec_(t, "icc-1", "ping", "-c", "1", "-W", "2", containerIP(t, "icc-3", "icc-b"))
+	}
+	check()
+	if out := must(t, plug.bin, "status"); !strings.Contains(out, "10.211.0.0/24 (router iccr) (icc=false)") {
+		t.Fatalf("status:\n%s", out)
+	}
+	restartPlugin(t, nil)
+	check()
+
+	for _, c := range []string{"icc-1", "icc-2", "icc-3"} {
+		docker(t, "rm", "-f", c)
+	}
+	docker(t, "network", "rm", "icc-a")
+	for _, table := range []string{"Port_Group", "ACL"} {
+		if got := nbctl(t, "--bare", "--columns=_uuid", "list", table); got != "" {
+			t.Fatalf("%s left: %q", table, got)
+		}
+	}
+}
+
+// A container that takes another MAC or address (as root, with
+// NET_ADMIN) can neither send nor receive as it: OVN's port security
+// holds it to what Docker gave it. --mac-address and --ip still work.
+func TestSpoofingIsBlocked(t *testing.T) {
+	createNetwork(t, "ps-a", "--subnet", "10.212.0.0/24")
+	run(t, "ps-1", "--net", "ps-a", "--cap-add", "NET_ADMIN")
+	run(t, "ps-2", "--net", "ps-a", "--mac-address", "02:42:0a:d4:00:77", "--ip", "10.212.0.77")
+	ip1 := containerIP(t, "ps-1", "ps-a")
+	exec_(t, "ps-1", "ping", "-c", "1", "-W", "2", "10.212.0.77")
+	listen(t, "ps-2", 5000)
+	eventually(t, 10*time.Second, "TCP from ps-1 to ps-2", func() error { return tcpTo("ps-1", "10.212.0.77", 5000) })
+
+	mac := exec_(t, "ps-1", "cat", "/sys/class/net/eth0/address")
+	exec_(t, "ps-1", "ip", "link", "set", "eth0", "address", "02:42:0a:d4:00:99")
+	exec_(t, "ps-1", "ip", "neigh", "flush", "dev", "eth0")
+	noPing(t, "ps-1", "10.212.0.77")
+	if err := tcpTo("ps-1", "10.212.0.77", 5000); err == nil {
+		t.Fatal("TCP passed from a changed MAC")
+	}
+	exec_(t, "ps-1", "ip", "link", "set", "eth0", "address", mac)
+	exec_(t, "ps-1", "ping", "-c", "1", "-W", "2", "10.212.0.77")
+
+	exec_(t, "ps-1", "ip", "addr", "add", "10.212.0.99/24", "dev", "eth0")
+	noPing(t, "ps-2", "10.212.0.99")
+	if out, err := sh("docker", "exec", "ps-1", "ping", "-c", "2", "-W", "1", "-I", "10.212.0.99", "10.212.0.77"); err == nil {
+		t.Fatalf("ping from an address taken by hand passed: %s", out)
+	}
+	listen(t, "ps-1", 5001)
+	if err := tcpTo("ps-2", "10.212.0.99", 5001); err == nil {
+		t.Fatal("TCP to an address taken by hand passed")
+	}
+	// Its own address still works, both ways.
+	exec_(t, "ps-2", "ping", "-c", "1", "-W", "2", ip1)
+	eventually(t, 10*time.Second, "TCP from ps-2 to ps-1", func() error { return tcpTo("ps-2", ip1, 5001) })
+}
