@@ -32,9 +32,13 @@ func (d *Driver) waitBFD(ctx context.Context, endpointID string) {
 	case d.bfdBehind.Load():
 		return
 	}
-	if err := d.ovs.WaitBFD(ctx, down, bfdTimeout); err != nil {
-		d.bfdBehind.Store(true)
-		log.WithError(err).WithField("tunnels", down).Warn("BFD does not forward to every gateway chassis: a gateway " +
-			"chassis may be down. Routed Joins skip this wait until it does")
+	start := time.Now()
+	err = d.ovs.WaitBFD(ctx, down, bfdTimeout)
+	if err == nil {
+		log.WithField("tunnels", down).WithField("waited", time.Since(start)).Debug("BFD forwards to the gateway chassis")
+		return
 	}
+	d.bfdBehind.Store(true)
+	log.WithError(err).WithField("tunnels", down).Warn("BFD does not forward to every gateway chassis: a gateway " +
+		"chassis may be down. Routed Joins skip this wait until it does")
 }

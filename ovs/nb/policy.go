@@ -53,9 +53,13 @@ func (c *Client) policyOps(s Switch) ([]ovsdb.Operation, error) {
 	pg := PortGroupName(s.Name)
 	// Between two ports of the network nothing IP passes, whichever host
 	// each is on; the router's port is no member, so the gateway and what
-	// it routes still do. ARP passes: it carries nothing.
-	acl := &nbdb.ACL{UUID: "new_acl_icc", Direction: nbdb.ACLDirectionToLport, Priority: aclPriority, Action: nbdb.ACLActionDrop,
-		Match:       fmt.Sprintf("outport == @%s && inport == @%s && ip", pg, pg),
+	// it routes still do. ARP passes: it carries nothing. Dropped as it
+	// leaves its port: ovn-controller resolves @pg to the ports bound on
+	// its own chassis, so a port of another host is matched by address,
+	// from the sets northd keeps of the group's addresses (which port
+	// security holds the containers to).
+	acl := &nbdb.ACL{UUID: "new_acl_icc", Direction: nbdb.ACLDirectionFromLport, Priority: aclPriority, Action: nbdb.ACLActionDrop,
+		Match:       fmt.Sprintf("inport == @%s && (ip4.dst == $%s_ip4 || ip6.dst == $%s_ip6)", pg, pg, pg),
 		ExternalIDs: ovs.Mark(map[string]string{routerSwitchKey: s.Name, policyKey: "icc"})}
 	ops, err := c.DB().Create(acl)
 	if err != nil {

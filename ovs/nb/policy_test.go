@@ -39,7 +39,7 @@ func TestICCOffLifecycle(t *testing.T) {
 	if got := s.nbctl("--bare", "--columns=name", "list", "Port_Group"); got != pg {
 		t.Fatalf("port groups %q", got)
 	}
-	if got := s.nbctl("acl-list", pg); !contains(got, "to-lport", "1001", "outport == @"+pg+" && inport == @"+pg+" && ip", "drop") {
+	if got := s.nbctl("acl-list", pg); !contains(got, "from-lport", "1001", "inport == @"+pg+" && (ip4.dst == $"+pg+"_ip4 || ip6.dst == $"+pg+"_ip6)", "drop") {
 		t.Fatalf("ACLs %q", got)
 	}
 	have := mustSwitch(t, c)

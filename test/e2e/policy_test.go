@@ -17,7 +17,7 @@ func pidOf(t *testing.T, container string) string {
 // tcpTo reports whether a TCP exchange from client to addr:port works; a
 // listener answering "hi" must be running there.
 func tcpTo(client, addr string, port int) error {
-	out, err := sh("docker", "exec", client, "sh", "-c", fmt.Sprintf("echo ping | nc -w 2 %s %d", addr, port))
+	out, err := sh("docker", "exec", client, "sh", "-c", fmt.Sprintf("echo ping | nc -w 1 %s %d", addr, port))
 	if err == nil && out != "hi" {
 		err = fmt.Errorf("answered %q", out)
 	}
@@ -33,7 +33,7 @@ func listen(t *testing.T, container string, port int) {
 // noPing fails the test if container reaches addr with ICMP.
 func noPing(t *testing.T, container, addr string) {
 	t.Helper()
-	if out, err := sh("docker", "exec", container, "ping", "-c", "2", "-W", "1", addr); err == nil {
+	if out, err := sh("docker", "exec", container, "ping", "-c", "1", "-W", "1", addr); err == nil {
 		t.Fatalf("%s reached %s: %s", container, addr, out)
 	}
 }
@@ -75,9 +75,12 @@ func TestICCOff(t *testing.T) {
 		if got, err := outside.AskFrom(pidOf(t, "icc-1"), ip2, 53, "x"); err == nil {
 			t.Fatalf("UDP from icc-1 to icc-2 answered %q", got)
 		}
+		// Out by TCP: ICMP echoes of two containers behind one SNAT
+		// address are dropped now and then on the userspace datapath
+		// (docs/design.md#the-outside-ovn-docker-gateway-set).
 		for _, c := range []string{"icc-1", "icc-2"} {
 			exec_(t, c, "ping", "-c", "1", "-W", "2", "10.211.0.1")
-			exec_(t, c, "ping", "-c", "1", "-W", "2", outside.NextHop)
+			peerSeenOutside(t, c)
 		}
 		exec_(t, "icc-1", "ping", "-c", "1", "-W", "2", containerIP(t, "icc-3", "icc-b"))
 	}
@@ -123,7 +126,7 @@ func TestSpoofingIsBlocked(t *testing.T) {
 
 	exec_(t, "ps-1", "ip", "addr", "add", "10.212.0.99/24", "dev", "eth0")
 	noPing(t, "ps-2", "10.212.0.99")
-	if out, err := sh("docker", "exec", "ps-1", "ping", "-c", "2", "-W", "1", "-I", "10.212.0.99", "10.212.0.77"); err == nil {
+	if out, err := sh("docker", "exec", "ps-1", "ping", "-c", "1", "-W", "1", "-I", "10.212.0.99", "10.212.0.77"); err == nil {
 		t.Fatalf("ping from an address taken by hand passed: %s", out)
 	}
 	listen(t, "ps-1", 5001)

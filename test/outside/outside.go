@@ -132,7 +132,7 @@ func startReady(cmd *exec.Cmd, what string) (stop func(), err error) {
 // process pid (a container's) and returns the answer.
 func AskFrom(pid, addr string, port int, msg string) (string, error) {
 	script := `import socket,sys
-s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(2)
+s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
 s.sendto(sys.argv[3].encode(), (sys.argv[1], int(sys.argv[2])))
 print(s.recvfrom(1000)[0].decode())`
 	out, err := exec.Command("nsenter", "-t", pid, "-n", "timeout", "10", "python3", "-c", script, addr, strconv.Itoa(port), msg).CombinedOutput()

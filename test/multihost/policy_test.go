@@ -1,0 +1,42 @@
+package multihost
+
+import (
+	"fmt"
+	"testing"
+)
+
+// ICC off on a network shared by two hosts holds across them, both ways;
+// each container still reaches the gateway, and a container of another
+// network on the router, on a third host, reaches them.
+func TestICCOffAcrossHosts(t *testing.T) {
+	for _, h := range []string{"host1", "host2"} {
+		network(t, h, "icc-s", "-o", "ovn.network=icc-s", "-o", "ovn.router=ricc", "-o", "com.docker.network.bridge.enable_icc=false",
+			"--subnet", "10.174.0.0/24", "--ipam-driver", "openvswitch", "--ipam-opt", "ovn.network=icc-s")
+	}
+	run(t, "host1", "icc-h1", "--net", "icc-s")
+	run(t, "host2", "icc-h2", "--net", "icc-s")
+	network(t, "host3", "icc-o", "-o", "ovn.router=ricc", "--subnet", "10.175.0.0/24")
+	run(t, "host3", "icc-h3", "--net", "icc-o")
+	c := map[string]string{"icc-h1": "host1", "icc-h2": "host2"}
+	for name, h := range c {
+		ping(t, h, name, "10.174.0.1")
+		ip := ipOf(t, h, name, "icc-s")
+		ping(t, "host3", "icc-h3", ip)
+		tcp(t, "host3", "icc-h3", h, name, ip)
+	}
+	for a, ha := range c {
+		for b, hb := range c {
+			if a == b {
+				continue
+			}
+			ip := ipOf(t, hb, b, "icc-s")
+			if out, err := hostSh(ha, "docker", "exec", a, "ping", "-c", "2", "-W", "1", ip); err == nil {
+				t.Fatalf("%s reached %s on another host: %s", a, b, out)
+			}
+			docker(t, hb, "exec", "-d", b, "sh", "-c", "echo hi | nc -l -p 5000")
+			if out, err := hostSh(ha, "docker", "exec", a, "sh", "-c", fmt.Sprintf("echo x | nc -w 2 %s 5000", ip)); err == nil {
+				t.Fatalf("TCP from %s to %s passed: %q", a, b, out)
+			}
+		}
+	}
+}
