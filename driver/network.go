@@ -35,7 +35,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	}
 	sw := nb.Switch{Name: SwitchName(cfg.ID), NetworkID: cfg.ID, Subnets: cfg.Subnets(),
 		Gateways: cfg.Gateways(), MTU: mtu, Internal: cfg.Internal, Aux: cfg.Aux(),
-		Chassis: chassis, Pools: cfg.PoolIDs(), NoICC: cfg.NoICC}
+		Chassis: chassis, Pools: cfg.PoolIDs(), NoICC: cfg.NoICC, Ingress: cfg.Ingress}
 	if !cfg.Internal {
 		sw.Router = cfg.Router
 	}

@@ -50,7 +50,7 @@ const OptNetwork = "ovn.network"
 // the networks attached to it.
 const OptRouter = "ovn.router"
 
-var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter, OptICC}
+var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter, OptICC, OptIngress}
 
 // sharedName is what ovn.network may be: it names a logical switch, and
 // "docker-" names are this driver's per-host switches.
@@ -86,6 +86,8 @@ type NetworkConfig struct {
 	Router string
 	// NoICC: containers of the network may not reach each other.
 	NoICC bool
+	// Ingress is nb.IngressExposed for ovn.ingress=exposed; "" for all.
+	Ingress string
 }
 
 // Subnets lists every subnet, IPv4 first, as CIDR strings.
@@ -178,6 +180,9 @@ func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 		return cfg, err
 	}
 	if cfg.NoICC, err = parseICC(generic); err != nil {
+		return cfg, err
+	}
+	if cfg.Ingress, err = parseIngress(generic); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

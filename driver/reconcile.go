@@ -97,7 +97,7 @@ func (d *Driver) Reconcile(ctx context.Context) (*ReconcileReport, error) {
 		return nil, err
 	}
 	for _, pg := range pgs {
-		d.cfg.Log.WithField("port_group", pg).Info("reconcile: removed the port group of a removed network")
+		d.cfg.Log.WithField("policy", pg).Info("reconcile: removed the policy of a removed network or endpoint")
 	}
 	for _, lb := range r.Published {
 		d.cfg.Log.WithField("load_balancer", lb).Info("reconcile: removed the published ports of a removed endpoint")

@@ -2,7 +2,10 @@ package driver
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -109,4 +112,31 @@ func TestParseICCOption(t *testing.T) {
 		t.Fatalf("maybe: %v", err)
 	}
 	usererrtest.Check(t, err, OptICC)
+}
+
+func TestParseIngressAndExposedPorts(t *testing.T) {
+	for v, want := range map[string]string{"all": "", "exposed": "exposed"} {
+		cfg, err := ParseNetwork(netReq(map[string]any{OptIngress: v}, pool))
+		if err != nil || cfg.Ingress != want {
+			t.Errorf("%q: %+v %v", v, cfg, err)
+		}
+	}
+	_, err := ParseNetwork(netReq(map[string]any{OptIngress: "some"}, pool))
+	usererrtest.Check(t, err, OptIngress)
+
+	b, err := os.ReadFile("../testdata/docker-20.10/NetworkDriver.CreateEndpoint.ports.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var req network.CreateEndpointRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseEndpoint(&req)
+	if err != nil || fmt.Sprint(cfg.Exposed) != "[{tcp 9090} {tcp 80}]" {
+		t.Fatalf("exposed %v %v", cfg.Exposed, err)
+	}
+	req.Options[optExposed] = []any{map[string]any{"Proto": float64(1), "Port": float64(7)}}
+	_, err = ParseEndpoint(&req)
+	usererrtest.Check(t, err, "exposed port 7")
 }

@@ -39,7 +39,7 @@ func TestICCOffLifecycle(t *testing.T) {
 	if got := s.nbctl("--bare", "--columns=name", "list", "Port_Group"); got != pg {
 		t.Fatalf("port groups %q", got)
 	}
-	if got := s.nbctl("acl-list", pg); !contains(got, "from-lport", "1001", "inport == @"+pg+" && (ip4.dst == $"+pg+"_ip4 || ip6.dst == $"+pg+"_ip6)", "drop") {
+	if got := s.nbctl("acl-list", pg); !contains(got, "from-lport", "1002", "inport == @"+pg+" && (ip4.dst == $"+pg+"_ip4 || ip6.dst == $"+pg+"_ip6)", "drop") {
 		t.Fatalf("ACLs %q", got)
 	}
 	have := mustSwitch(t, c)
@@ -107,5 +107,82 @@ func TestPrunePortGroups(t *testing.T) {
 	}
 	if got := s.nbctl("--bare", "--columns=_uuid", "list", "ACL"); got != "" {
 		t.Fatalf("ACLs left: %q", got)
+	}
+}
+
+// With ingress=exposed the network has its inbound drop and outbound
+// allow-related; each endpoint that exposes ports has one ACL, made with
+// its port, made anew (never doubled) by a retried CreateEndpoint, gone
+// with its port.
+func TestExposedIngressLifecycle(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	sw := testSwitch()
+	sw.Ingress = nb.IngressExposed
+	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	have := mustSwitch(t, c)
+	if have.Policy() != "ingress=exposed" {
+		t.Fatalf("policy %q", have.Policy())
+	}
+	pg := nb.PortGroupName(sw.Name)
+	web := testPort("ep1")
+	web.Exposed = []nb.Exposed{{Proto: "tcp", Port: 80}, {Proto: "udp", Port: 53}}
+	for range 2 {
+		if _, err := c.EnsurePort(ctx, have, web); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.EnsurePort(ctx, have, testPort("ep2")); err != nil { // exposes nothing
+		t.Fatal(err)
+	}
+	got := s.nbctl("acl-list", pg)
+	if n := len(strings.Split(got, "\n")); n != 3 || !contains(got,
+		"to-lport  1001 (outport == @"+pg+" && ip) drop",
+		"from-lport  1001 (inport == @"+pg+" && ip) allow-related",
+		`to-lport  1002 (outport == "ep1" && (tcp.dst == 80 || udp.dst == 53)) allow-related`) {
+		t.Fatalf("%d ACLs:\n%s", n, got)
+	}
+	if _, err := c.DeletePort(ctx, "ep1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.nbctl("acl-list", pg); strings.Contains(got, "ep1") {
+		t.Fatalf("ep1's ACL outlived its port:\n%s", got)
+	}
+	if _, err := c.DeleteSwitch(ctx, netID, "host1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.nbctl("--bare", "--columns=_uuid", "list", "ACL"); got != "" {
+		t.Fatalf("ACLs left: %q", got)
+	}
+}
+
+// An endpoint's port deleted by hand leaves its ACL, which reconciliation
+// removes.
+func TestPruneEndpointACLs(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	sw := testSwitch()
+	sw.Ingress = nb.IngressExposed
+	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	p := testPort("ep1")
+	p.Exposed = []nb.Exposed{{Proto: "tcp", Port: 80}}
+	if _, err := c.EnsurePort(ctx, mustSwitch(t, c), p); err != nil {
+		t.Fatal(err)
+	}
+	if gone, err := c.PrunePortGroups(ctx); err != nil || len(gone) != 0 {
+		t.Fatalf("pruned a live one: %v %v", gone, err)
+	}
+	s.nbctl("lsp-del", "ep1")
+	if gone, err := c.PrunePortGroups(ctx); err != nil || len(gone) != 1 {
+		t.Fatalf("pruned %v %v", gone, err)
+	}
+	if got := s.nbctl("acl-list", nb.PortGroupName(sw.Name)); strings.Contains(got, "ep1") || strings.Count(got, "\n") != 1 {
+		t.Fatalf("ACLs:\n%s", got)
 	}
 }

@@ -26,6 +26,9 @@ type Port struct {
 	Chassis    string   // options:requested-chassis
 	Up         bool
 	IfName     string // the interface name asked for inside the container, if any
+	// Exposed are the ports it accepts connections on where the network
+	// lets in only those; not read back.
+	Exposed []Exposed
 }
 
 // ifNameKey records the interface name asked for inside the container,
@@ -72,7 +75,11 @@ func (c *Client) createPortOnSwitch(s *Switch, p Port) ([]ovsdb.Operation, error
 	ls := &nbdb.LogicalSwitch{UUID: s.UUID}
 	add, err := c.DB().Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports,
 		Mutator: ovsdb.MutateOperationInsert, Value: []string{newPort}})
-	return append(append(ops, add...), joinGroupOps(s, newPort)...), err
+	if err != nil {
+		return nil, err
+	}
+	acl, err := c.endpointACLOps(s, p)
+	return append(append(append(ops, add...), joinGroupOps(s, newPort)...), acl...), err
 }
 
 // updatePort brings an existing port to p.
@@ -107,14 +114,14 @@ func (c *Client) EnsurePort(ctx context.Context, s *Switch, p Port) (created boo
 		// refuses the second port at commit. (A "wait" guard on the name
 		// would do the same but costs the server a scan of every port in
 		// NB, ovn-kubernetes' included: the index does not serve waits.)
-		return false, c.rewritePort(ctx, p)
+		return false, c.rewritePort(ctx, s, p)
 	default:
 		return false, c.Failed(err, "create the logical port of endpoint "+short(p.EndpointID))
 	}
 }
 
 // rewritePort rewrites an existing port of the same endpoint to the spec.
-func (c *Client) rewritePort(ctx context.Context, p Port) error {
+func (c *Client) rewritePort(ctx context.Context, s *Switch, p Port) error {
 	have, err := c.portRow(ctx, p.Name)
 	if err != nil {
 		return err
@@ -128,6 +135,16 @@ func (c *Client) rewritePort(ctx context.Context, p Port) error {
 	if err != nil {
 		return err
 	}
+	// Its ACL is made anew: a retry never doubles it.
+	acls, err := c.endpointACLs(ctx, p.EndpointID)
+	if err != nil {
+		return err
+	}
+	more, err := c.endpointACLOps(s, p)
+	if err != nil {
+		return err
+	}
+	ops = append(append(ops, dropACLOps(acls)...), more...)
 	if _, err := c.TransactIdempotent(ctx, ops...); err != nil {
 		return c.Failed(err, "update the logical port of endpoint "+short(p.EndpointID))
 	}
@@ -180,7 +197,12 @@ func (c *Client) DeletePort(ctx context.Context, name string) (deleted bool, err
 		return false, usererr.Errorf(ovs.ErrConflict, "remove it with ovn-nbctl lsp-del if nothing else uses it",
 			"logical port %s in the %s is not ovn-docker's, so it was left alone", name, c.Name())
 	}
-	return c.UnlinkAndDelete(ctx, nbdb.LogicalSwitchTable, nbdb.LogicalSwitchPortTable, have.UUID, "logical port "+name)
+	acls, err := c.endpointACLs(ctx, have.ExternalIDs[ovs.EndpointIDKey])
+	if err != nil {
+		return false, err
+	}
+	return c.UnlinkAndDelete(ctx, nbdb.LogicalSwitchTable, nbdb.LogicalSwitchPortTable, have.UUID, "logical port "+name,
+		dropACLOps(acls)...)
 }
 
 // Ports lists every driver-owned logical port, on any chassis, as the

@@ -178,6 +178,8 @@ func sameNetwork(have *Switch, want Switch) error {
 		return diff("--internal", internalWord(have.Internal), internalWord(want.Internal))
 	case have.Router != want.Router:
 		return diff("ovn.router", orNone(SplitList(have.Router)), orNone(SplitList(want.Router)))
+	case have.Ingress != want.Ingress:
+		return diff("ovn.ingress", orNone(SplitList(have.Ingress)), orNone(SplitList(want.Ingress)))
 	case have.NoICC != want.NoICC:
 		return diff("com.docker.network.bridge.enable_icc", strconv.FormatBool(!have.NoICC), strconv.FormatBool(!want.NoICC))
 	}

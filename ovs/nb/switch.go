@@ -53,6 +53,9 @@ type Switch struct {
 	// NoICC: its containers may not talk to each other
 	// (com.docker.network.bridge.enable_icc=false).
 	NoICC bool
+	// Ingress is IngressExposed when containers accept connections only on
+	// their exposed ports (ovn.ingress=exposed); empty: on every port.
+	Ingress string
 }
 
 // Ref is one host's Docker network on a switch.
@@ -76,6 +79,9 @@ func (s Switch) externalIDs() map[string]string {
 	if s.NoICC {
 		ids[iccKey] = "false"
 	}
+	if s.Ingress != "" {
+		ids[ingressKey] = s.Ingress
+	}
 	if s.Shared != "" {
 		ids[sharedKey] = s.Shared
 		for _, r := range s.Refs {
@@ -96,6 +102,7 @@ func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 		Subnets: SplitList(ids[subnetsKey]), Gateways: SplitList(ids[gatewaysKey]),
 		MTU: mtu, Internal: internal, Aux: SplitList(ids[auxKey]), Chassis: ids[ChassisKey], Pools: SplitList(ids[poolsKey]),
 		Ports: len(ls.Ports), Shared: ids[sharedKey], Router: ids[routerKey], NoICC: ids[iccKey] == "false",
+		Ingress: ids[ingressKey],
 	}
 	if s.Router != "" && s.Ports > 0 {
 		s.Ports-- // the router's own port is no endpoint

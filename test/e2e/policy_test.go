@@ -137,3 +137,53 @@ func TestSpoofingIsBlocked(t *testing.T) {
 	exec_(t, "ps-2", "ping", "-c", "1", "-W", "2", ip1)
 	eventually(t, 10*time.Second, "TCP from ps-2 to ps-1", func() error { return tcpTo("ps-2", ip1, 5001) })
 }
+
+// With ovn.ingress=exposed a container accepts connections only on the
+// ports it exposes, from its own network and from routed ones; its own
+// connections out get their replies; a plugin restart changes nothing.
+func TestExposedPortsOnly(t *testing.T) {
+	setOutside(t)
+	createNetwork(t, "ex-a", "--subnet", "10.214.0.0/24", "-o", "ovn.router=exr", "-o", "ovn.ingress=exposed")
+	createNetwork(t, "ex-b", "--subnet", "10.215.0.0/24", "-o", "ovn.router=exr")
+	run(t, "ex-web", "--net", "ex-a", "--expose", "5000", "--expose", "53/udp")
+	run(t, "ex-cli", "--net", "ex-a")
+	run(t, "ex-other", "--net", "ex-b")
+	web := containerIP(t, "ex-web", "ex-a")
+	listen(t, "ex-web", 5000)
+	listen(t, "ex-web", 5001)
+	stop, err := outside.UDPEcho(pidOf(t, "ex-web"), 53)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	check := func() {
+		t.Helper()
+		for _, c := range []string{"ex-cli", "ex-other"} {
+			eventually(t, 10*time.Second, "TCP from "+c+" to the exposed port", func() error { return tcpTo(c, web, 5000) })
+			if got, err := outside.AskFrom(pidOf(t, c), web, 53, "x"); err != nil || !strings.HasPrefix(got, "echo:x") {
+				t.Fatalf("UDP from %s to the exposed port: %q %v", c, got, err)
+			}
+			if err := tcpTo(c, web, 5001); err == nil {
+				t.Fatalf("TCP from %s to a port not exposed passed", c)
+			}
+			noPing(t, c, web)
+		}
+		// What it starts itself gets its answers.
+		exec_(t, "ex-web", "ping", "-c", "1", "-W", "2", "10.214.0.1")
+		exec_(t, "ex-web", "ping", "-c", "1", "-W", "2", containerIP(t, "ex-other", "ex-b"))
+		peerSeenOutside(t, "ex-web")
+	}
+	check()
+	if out := must(t, plug.bin, "status"); !strings.Contains(out, "10.214.0.0/24 (router exr) (ingress=exposed)") {
+		t.Fatalf("status:\n%s", out)
+	}
+	restartPlugin(t, nil)
+	check()
+	for _, c := range []string{"ex-web", "ex-cli", "ex-other"} {
+		docker(t, "rm", "-f", c)
+	}
+	docker(t, "network", "rm", "ex-a")
+	if got := nbctl(t, "--bare", "--columns=_uuid", "list", "ACL"); got != "" {
+		t.Fatalf("ACLs left: %q", got)
+	}
+}

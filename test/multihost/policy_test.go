@@ -40,3 +40,25 @@ func TestICCOffAcrossHosts(t *testing.T) {
 		}
 	}
 }
+
+// ovn.ingress=exposed on a network shared by two hosts: a container on
+// the other host reaches the exposed port only.
+func TestExposedPortsOnlyAcrossHosts(t *testing.T) {
+	for _, h := range []string{"host1", "host2"} {
+		network(t, h, "ex-s", "-o", "ovn.network=ex-s", "-o", "ovn.router=rex", "-o", "ovn.ingress=exposed",
+			"--subnet", "10.176.0.0/24", "--ipam-driver", "openvswitch", "--ipam-opt", "ovn.network=ex-s")
+	}
+	run(t, "host1", "ex-h1", "--net", "ex-s", "--expose", "5000")
+	run(t, "host2", "ex-h2", "--net", "ex-s", "--expose", "5000")
+	ip1 := ipOf(t, "host1", "ex-h1", "ex-s")
+	tcp(t, "host2", "ex-h2", "host1", "ex-h1", ip1)
+	docker(t, "host1", "exec", "-d", "ex-h1", "sh", "-c", "echo hi | nc -l -p 5001")
+	if out, err := hostSh("host2", "docker", "exec", "ex-h2", "sh", "-c", fmt.Sprintf("echo x | nc -w 1 %s 5001", ip1)); err == nil {
+		t.Fatalf("TCP to a port not exposed passed across hosts: %q", out)
+	}
+	if out, err := hostSh("host2", "docker", "exec", "ex-h2", "ping", "-c", "1", "-W", "1", ip1); err == nil {
+		t.Fatalf("ping to a container exposing no ICMP passed: %s", out)
+	}
+	// Its own traffic out gets its answers.
+	ping(t, "host1", "ex-h1", "10.176.0.1")
+}
