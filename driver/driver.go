@@ -42,6 +42,7 @@ type NB interface {
 	PruneRouters(ctx context.Context) ([]string, error)
 	EnsureUplinks(ctx context.Context) ([]string, error)
 	PrunePortGroups(ctx context.Context) ([]string, error)
+	EnsureExposed(ctx context.Context, s *nb.Switch, p nb.Port) error
 	publishedNB
 }
 

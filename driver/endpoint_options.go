@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/docker/go-plugins-helpers/network"
-	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // optIfName is the endpoint option of current engines naming the interface
@@ -26,8 +25,6 @@ type EndpointConfig struct {
 	// (--network name=N,driver-opt=com.docker.network.endpoint.ifname=X,
 	// current engines); empty: Docker's ethN.
 	IfName string
-	// Exposed are the ports the container exposes.
-	Exposed []nb.Exposed
 }
 
 // IPs lists the endpoint's addresses without prefix length.
@@ -42,10 +39,11 @@ func (c EndpointConfig) IPs() []string {
 }
 
 // ParseEndpoint validates a CreateEndpoint request. Of Docker's options
-// for the endpoint it reads the interface name the user asked for and the
-// exposed ports (for ovn.ingress=exposed); the others (port maps, which
-// come again in ProgramExternalConnectivity, DNS servers, sysctls, the
-// MAC's base64 copy) need no action here and are accepted as they come.
+// for the endpoint it reads the interface name the user asked for, and
+// checks the exposed ports (Join acts on them: current engines send
+// --expose ones there only); the others (port maps, which come again in
+// ProgramExternalConnectivity, DNS servers, sysctls, the MAC's base64
+// copy) need no action here and are accepted as they come.
 func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
 	if req == nil {
 		return EndpointConfig{}, invalid(notDocker, "the CreateEndpoint request is empty")
@@ -68,7 +66,7 @@ func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
 	if cfg.IfName, err = parseIfName(req.Options); err != nil {
 		return cfg, err
 	}
-	if cfg.Exposed, err = parseExposed(req.Options); err != nil {
+	if _, err = parseExposed(req.Options); err != nil {
 		return cfg, err
 	}
 	if iface.MacAddress == "" {

@@ -60,6 +60,8 @@ func (f *fakeNB) Unpublish(_ context.Context, eid string) (bool, error) {
 
 func (f *fakeNB) PrunePortGroups(context.Context) ([]string, error) { return nil, nil }
 
+func (f *fakeNB) EnsureExposed(context.Context, *nb.Switch, nb.Port) error { return nil }
+
 func (f *fakeNB) PrunePublished(context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

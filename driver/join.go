@@ -47,6 +47,12 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *Join
 		}
 	}()
 	d.reaper.wait(req.EndpointID)
+	if port.Exposed, err = parseExposed(req.Options); err != nil {
+		return nil, err
+	}
+	if err := d.nb.EnsureExposed(ctx, sw, *port); err != nil {
+		return nil, err
+	}
 	if err := d.plug(ctx, port, sw.MTU, br); err != nil {
 		return nil, err
 	}

@@ -150,6 +150,36 @@ func (c *Client) endpointACLOps(s *Switch, p Port) ([]ovsdb.Operation, error) {
 		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("acls", ovsdb.MutateOperationInsert, uuidSet([]string{acl.UUID}))}}), nil
 }
 
+// EnsureExposed makes the ACL letting connections in to p's exposed ports
+// what p.Exposed says, on a network that takes in only those: Docker
+// sends them in Join (current engines send --expose ones nowhere else). A
+// retried Join changes nothing; the ACL goes with the port.
+func (c *Client) EnsureExposed(ctx context.Context, s *Switch, p Port) error {
+	if s.Ingress != IngressExposed {
+		return nil
+	}
+	rows, err := conn.Select[*nbdb.ACL](ctx, c.Conn, nbdb.ACLTable, ours(), endpointIs(p.EndpointID))
+	if err != nil {
+		return err
+	}
+	want := endpointACL(s, p)
+	if len(rows) == 0 && want == nil || len(rows) == 1 && want != nil && rows[0].Match == want.Match {
+		return nil
+	}
+	var old []string
+	for _, r := range rows {
+		old = append(old, r.UUID)
+	}
+	ops, err := c.endpointACLOps(s, p)
+	if err != nil {
+		return err
+	}
+	if _, err := c.TransactIdempotent(ctx, append(dropACLOps(old), ops...)...); err != nil {
+		return c.Failed(err, "let connections in to the exposed ports of endpoint "+short(p.EndpointID))
+	}
+	return nil
+}
+
 // endpointACLs reads the ACLs of an endpoint.
 func (c *Client) endpointACLs(ctx context.Context, endpointID string) ([]string, error) {
 	rows, err := conn.Select[*nbdb.ACL](ctx, c.Conn, nbdb.ACLTable, ours(), endpointIs(endpointID))

@@ -130,8 +130,13 @@ func TestExposedIngressLifecycle(t *testing.T) {
 	pg := nb.PortGroupName(sw.Name)
 	web := testPort("ep1")
 	web.Exposed = []nb.Exposed{{Proto: "tcp", Port: 80}, {Proto: "udp", Port: 53}}
-	for range 2 {
+	for range 2 { // CreateEndpoint and Join, each retried
 		if _, err := c.EnsurePort(ctx, have, web); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 {
+		if err := c.EnsureExposed(ctx, have, web); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -173,6 +178,9 @@ func TestPruneEndpointACLs(t *testing.T) {
 	p := testPort("ep1")
 	p.Exposed = []nb.Exposed{{Proto: "tcp", Port: 80}}
 	if _, err := c.EnsurePort(ctx, mustSwitch(t, c), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.EnsureExposed(ctx, mustSwitch(t, c), p); err != nil {
 		t.Fatal(err)
 	}
 	if gone, err := c.PrunePortGroups(ctx); err != nil || len(gone) != 0 {

@@ -27,7 +27,7 @@ type Port struct {
 	Up         bool
 	IfName     string // the interface name asked for inside the container, if any
 	// Exposed are the ports it accepts connections on where the network
-	// lets in only those; not read back.
+	// lets in only those (EnsureExposed); not read back.
 	Exposed []Exposed
 }
 
@@ -75,11 +75,7 @@ func (c *Client) createPortOnSwitch(s *Switch, p Port) ([]ovsdb.Operation, error
 	ls := &nbdb.LogicalSwitch{UUID: s.UUID}
 	add, err := c.DB().Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports,
 		Mutator: ovsdb.MutateOperationInsert, Value: []string{newPort}})
-	if err != nil {
-		return nil, err
-	}
-	acl, err := c.endpointACLOps(s, p)
-	return append(append(append(ops, add...), joinGroupOps(s, newPort)...), acl...), err
+	return append(append(ops, add...), joinGroupOps(s, newPort)...), err
 }
 
 // updatePort brings an existing port to p.
@@ -114,14 +110,14 @@ func (c *Client) EnsurePort(ctx context.Context, s *Switch, p Port) (created boo
 		// refuses the second port at commit. (A "wait" guard on the name
 		// would do the same but costs the server a scan of every port in
 		// NB, ovn-kubernetes' included: the index does not serve waits.)
-		return false, c.rewritePort(ctx, s, p)
+		return false, c.rewritePort(ctx, p)
 	default:
 		return false, c.Failed(err, "create the logical port of endpoint "+short(p.EndpointID))
 	}
 }
 
 // rewritePort rewrites an existing port of the same endpoint to the spec.
-func (c *Client) rewritePort(ctx context.Context, s *Switch, p Port) error {
+func (c *Client) rewritePort(ctx context.Context, p Port) error {
 	have, err := c.portRow(ctx, p.Name)
 	if err != nil {
 		return err
@@ -135,16 +131,6 @@ func (c *Client) rewritePort(ctx context.Context, s *Switch, p Port) error {
 	if err != nil {
 		return err
 	}
-	// Its ACL is made anew: a retry never doubles it.
-	acls, err := c.endpointACLs(ctx, p.EndpointID)
-	if err != nil {
-		return err
-	}
-	more, err := c.endpointACLOps(s, p)
-	if err != nil {
-		return err
-	}
-	ops = append(append(ops, dropACLOps(acls)...), more...)
 	if _, err := c.TransactIdempotent(ctx, ops...); err != nil {
 		return c.Failed(err, "update the logical port of endpoint "+short(p.EndpointID))
 	}

@@ -46,9 +46,13 @@ func TestMain(m *testing.M) {
 type server struct {
 	c   *http.Client
 	nid string
+	nb  *nb.Client
 }
 
-func startServer(b *testing.B, ready time.Duration) *server {
+func startServer(b *testing.B, ready time.Duration) *server { return startServerWith(b, ready, nil) }
+
+// startServerWith creates the network with the driver options generic.
+func startServerWith(b *testing.B, ready time.Duration, generic map[string]string) *server {
 	b.Helper()
 	log := logrus.New()
 	log.SetOutput(io.Discard)
@@ -74,11 +78,11 @@ func startServer(b *testing.B, ready time.Duration) *server {
 		b.Fatal(err)
 	}
 	go plugin.New(d, ipam.NewManager(store.New(nbc), ipam.Config{Log: log, SystemID: vs.SystemID}), plugin.Config{CallTimeout: 30 * time.Second, Log: log}).Serve(l)
-	s := &server{nid: fmt.Sprintf("%064x", time.Now().UnixNano()), c: &http.Client{Transport: &http.Transport{
+	s := &server{nid: fmt.Sprintf("%064x", time.Now().UnixNano()), nb: nbc, c: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 		}}}}
-	s.call(b, "CreateNetwork", map[string]any{"NetworkID": s.nid,
+	s.call(b, "CreateNetwork", map[string]any{"NetworkID": s.nid, "Options": map[string]any{"com.docker.network.generic": generic},
 		"IPv4Data": []map[string]string{{"Pool": "10.200.0.0/16", "Gateway": "10.200.0.1/16"}}})
 	b.Cleanup(func() {
 		s.call(b, "DeleteNetwork", map[string]any{"NetworkID": s.nid})
@@ -107,13 +111,34 @@ func (s *server) call(b *testing.B, name string, req any) {
 }
 
 // cycle is one container's worth of driver calls.
-func (s *server) cycle(b *testing.B, i int) {
-	ep := map[string]any{"NetworkID": s.nid, "EndpointID": fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i)}
-	s.call(b, "CreateEndpoint", map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"],
-		"Interface": map[string]string{"Address": fmt.Sprintf("10.200.%d.%d/16", 1+i/250, 1+i%250)}})
-	s.call(b, "Join", map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"], "SandboxKey": "/var/run/docker/netns/bench"})
+func (s *server) cycle(b *testing.B, i int) { s.cycleWith(b, i, false) }
+
+// cycleWith is cycle with the container exposing ports, or not.
+func (s *server) cycleWith(b *testing.B, i int, exposed bool) {
+	ep := s.endpoint(b, i, exposed)
+	join := map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"], "SandboxKey": "/var/run/docker/netns/bench"}
+	if exposed {
+		join["Options"] = exposedOptions
+	}
+	s.call(b, "Join", join)
 	s.call(b, "Leave", ep)
 	s.call(b, "DeleteEndpoint", ep)
+}
+
+// exposedOptions are what Docker sends for --expose 80 --expose 53/udp.
+var exposedOptions = map[string]any{"com.docker.network.endpoint.exposedports": []map[string]int{{"Proto": 6, "Port": 80}, {"Proto": 17, "Port": 53}}}
+
+// endpoint makes endpoint i; exposed, it exposes two ports as docker run
+// --expose 80 --expose 53/udp would.
+func (s *server) endpoint(b *testing.B, i int, exposed bool) map[string]any {
+	ep := map[string]any{"NetworkID": s.nid, "EndpointID": fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i)}
+	req := map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"],
+		"Interface": map[string]string{"Address": fmt.Sprintf("10.200.%d.%d/16", 1+i/250, 1+i%250)}}
+	if exposed {
+		req["Options"] = exposedOptions
+	}
+	s.call(b, "CreateEndpoint", req)
+	return ep
 }
 
 // BenchmarkDriverCycle: the driver without Join's wait for ovn-installed,
