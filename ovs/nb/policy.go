@@ -7,6 +7,7 @@ import (
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
 	"github.com/ovn-docker/ovn-docker/ovs"
 	"github.com/ovn-docker/ovn-docker/ovs/conn"
 	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
@@ -17,7 +18,9 @@ import (
 // are made in the transaction that makes the switch and go in the one
 // that deletes it; each port joins the group in the transaction that makes
 // it, and leaves it by being deleted (the group's references are weak).
-// Only drop ACLs so far, which OVN applies without connection tracking.
+// ICC is a drop ACL, which OVN applies without connection tracking;
+// ovn.ingress=exposed allows what containers start as related, which puts
+// the switch's traffic through it.
 const (
 	iccKey     = "docker:icc"
 	ingressKey = "docker:ingress"
@@ -25,11 +28,11 @@ const (
 	newPG      = "new_pg"
 	newEPACL   = "new_acl_ep"
 	// Priorities: the network's defaults at 1001, above OVN's default
-	// allow (0); what overrides them at 1002: ICC's drop over the
-	// network's own outbound allow, an endpoint's exposed ports over the
-	// network's inbound drop.
+	// allow (0); an endpoint's exposed ports over its inbound drop at
+	// 1002; ICC's drop over all of them at 1003.
 	aclPriority     = 1001
 	aclPriorityOver = 1002
+	aclPriorityICC  = 1003
 )
 
 // IngressExposed: containers accept connections only on their exposed
@@ -72,12 +75,13 @@ func (c *Client) policyOps(s Switch) ([]ovsdb.Operation, error) {
 	pg := PortGroupName(s.Name)
 	var acls []*nbdb.ACL
 	if s.NoICC {
-		acls = append(acls, iccACL(s.Name, pg))
+		acls = append(acls, iccACL(s, pg))
 	}
 	if s.Ingress == IngressExposed {
 		acls = append(acls, exposedACLs(s.Name, pg)...)
 	}
-	var ops []ovsdb.Operation
+	// A group left by a switch deleted by hand would hold the name.
+	ops := []ovsdb.Operation{conn.DeleteWhere(nbdb.PortGroupTable, conn.NameIs(pg), ours())}
 	var uuids []string
 	for _, acl := range acls {
 		more, err := c.DB().Create(acl)
@@ -91,17 +95,20 @@ func (c *Client) policyOps(s Switch) ([]ovsdb.Operation, error) {
 	return append(ops, more...), err
 }
 
-func iccACL(sw, pg string) *nbdb.ACL {
-	// Between two ports of the network nothing IP passes, whichever host
-	// each is on; the router's port is no member, so the gateway and what
-	// it routes still do. ARP passes: it carries nothing. Dropped as it
-	// leaves its port: ovn-controller resolves @pg to the ports bound on
-	// its own chassis, so a port of another host is matched by address,
-	// from the sets northd keeps of the group's addresses (which port
-	// security holds the containers to).
-	return &nbdb.ACL{UUID: "new_acl_icc", Direction: nbdb.ACLDirectionFromLport, Priority: aclPriorityOver, Action: nbdb.ACLActionDrop,
-		Match:       fmt.Sprintf("inport == @%s && (ip4.dst == $%s_ip4 || ip6.dst == $%s_ip6)", pg, pg, pg),
-		ExternalIDs: ovs.Mark(map[string]string{routerSwitchKey: sw, policyKey: "icc"})}
+// iccACL: between two ports of the network nothing IP passes, unicast,
+// broadcast, multicast or link-local, whichever host each is on; ARP does
+// (it carries nothing), and so do ND and MLD (OVN lets them through
+// first). It drops as the packet enters its destination, on that port's
+// chassis, and spares what comes through the router (the gateway, the
+// outside, other networks), named by its switch port: inport names
+// resolve on every chassis, while @pg resolves to local ports only.
+func iccACL(s Switch, pg string) *nbdb.ACL {
+	match := fmt.Sprintf("outport == @%s && ip", pg)
+	if s.Router != "" {
+		match += fmt.Sprintf(" && inport != %q", routerSwitchPortName(s.Name))
+	}
+	return &nbdb.ACL{UUID: "new_acl_icc", Direction: nbdb.ACLDirectionToLport, Priority: aclPriorityICC, Action: nbdb.ACLActionDrop,
+		Match: match, ExternalIDs: ovs.Mark(map[string]string{routerSwitchKey: s.Name, policyKey: "icc"})}
 }
 
 // exposedACLs: nothing IP enters a port of the network but what an
@@ -170,11 +177,21 @@ func (c *Client) EnsureExposed(ctx context.Context, s *Switch, p Port) error {
 	for _, r := range rows {
 		old = append(old, r.UUID)
 	}
-	ops, err := c.endpointACLOps(s, p)
+	tx, err := c.NewTx(ctx)
 	if err != nil {
 		return err
 	}
-	if _, err := c.TransactIdempotent(ctx, append(dropACLOps(old), ops...)...); err != nil {
+	tx.Add("group")(groupPresent(s))
+	tx.Add("old")(dropACLOps(old), nil)
+	tx.Add("new")(c.endpointACLOps(s, p))
+	if err := tx.Err(); err != nil {
+		return err
+	}
+	_, err = c.TransactIdempotent(ctx, tx.Ops...)
+	switch {
+	case tx.FailedIn(err, "group"):
+		return c.groupGone(s)
+	case err != nil:
 		return c.Failed(err, "let connections in to the exposed ports of endpoint "+short(p.EndpointID))
 	}
 	return nil
@@ -201,6 +218,21 @@ func dropACLOps(uuids []string) []ovsdb.Operation {
 	}
 	return []ovsdb.Operation{{Op: ovsdb.OperationMutate, Table: nbdb.PortGroupTable, Where: []ovsdb.Condition{ours()},
 		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("acls", ovsdb.MutateOperationDelete, uuidSet(uuids))}}}
+}
+
+// groupPresent fails the transaction (step "group") unless the switch's
+// port group is there: a port missing from it would escape the policy.
+func groupPresent(s *Switch) ([]ovsdb.Operation, error) {
+	if !s.hasPolicy() {
+		return nil, nil
+	}
+	return conn.Guard(conn.Named(nbdb.PortGroupTable, true, PortGroupName(s.Name), ours()))
+}
+
+// groupGone is the sentence for a switch whose port group went.
+func (c *Client) groupGone(s *Switch) error {
+	return usererr.Errorf(ovs.ErrNotFound, "remove the network and create it again",
+		"port group %s, which holds the policy of network %s, is gone from the %s", PortGroupName(s.Name), short(s.NetworkID), c.Name())
 }
 
 // joinGroupOps adds the port named port (a named UUID) to the switch's
@@ -264,7 +296,8 @@ func (c *Client) orphanACLs(ctx context.Context) ([]string, []ovsdb.Operation, e
 	}
 	var gone, uuids []string
 	for _, a := range acls {
-		if eid := a.ExternalIDs[ovs.EndpointIDKey]; eid != "" && bound[eid] == "" {
+		eid := a.ExternalIDs[ovs.EndpointIDKey]
+		if _, live := bound[eid]; eid != "" && !live {
 			gone, uuids = append(gone, "ACL of endpoint "+short(eid)), append(uuids, a.UUID)
 		}
 	}

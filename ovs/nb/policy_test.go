@@ -39,7 +39,7 @@ func TestICCOffLifecycle(t *testing.T) {
 	if got := s.nbctl("--bare", "--columns=name", "list", "Port_Group"); got != pg {
 		t.Fatalf("port groups %q", got)
 	}
-	if got := s.nbctl("acl-list", pg); !contains(got, "from-lport", "1002", "inport == @"+pg+" && (ip4.dst == $"+pg+"_ip4 || ip6.dst == $"+pg+"_ip6)", "drop") {
+	if got := s.nbctl("acl-list", pg); !contains(got, "to-lport  1003 (outport == @"+pg+" && ip) drop") {
 		t.Fatalf("ACLs %q", got)
 	}
 	have := mustSwitch(t, c)
@@ -67,6 +67,49 @@ func TestICCOffLifecycle(t *testing.T) {
 		if got := s.nbctl("--bare", "--columns=_uuid", "list", table); got != "" {
 			t.Fatalf("%s left: %q", table, got)
 		}
+	}
+}
+
+// On a routed network ICC spares what comes through the router.
+func TestICCOffRouted(t *testing.T) {
+	s := startServer(t)
+	c := s.nb(t)
+	sw := routedSwitch(1, "r1")
+	sw.NoICC = true
+	attach(t, c, sw)
+	pg := nb.PortGroupName(sw.Name)
+	if got := s.nbctl("acl-list", pg); !contains(got, `to-lport  1003 (outport == @`+pg+` && ip && inport != "stor-docker-net1") drop`) {
+		t.Fatalf("ACLs %q", got)
+	}
+}
+
+// A port group gone by hand: ports and ACLs are refused by name rather
+// than made outside the policy; a group left by a switch deleted by hand
+// does not keep the network from being made again.
+func TestPortGroupGone(t *testing.T) {
+	s := startServer(t)
+	ctx := testCtx(t)
+	c := s.nb(t)
+	sw := testSwitch()
+	sw.Ingress = nb.IngressExposed
+	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	have := mustSwitch(t, c)
+	pg := nb.PortGroupName(sw.Name)
+	s.nbctl("destroy", "Port_Group", pg)
+	_, err := c.EnsurePort(ctx, have, testPort("ep1"))
+	usererrtest.Check(t, err, "port group "+pg)
+	s.nbctl("ls-del", sw.Name)
+	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatal(err)
+	}
+	s.nbctl("ls-del", sw.Name) // its group stays behind
+	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
+		t.Fatalf("made again over a leftover group: %v", err)
+	}
+	if got := s.nbctl("--bare", "--columns=name", "list", "Port_Group"); got != pg {
+		t.Fatalf("port groups %q", got)
 	}
 }
 

@@ -95,6 +95,7 @@ func (c *Client) EnsurePort(ctx context.Context, s *Switch, p Port) (created boo
 		return false, err
 	}
 	tx.Add("switch")(switchIsNetworks(s))
+	tx.Add("group")(groupPresent(s))
 	tx.Add("create")(c.createPortOnSwitch(s, p))
 	if err := tx.Err(); err != nil {
 		return false, err
@@ -105,6 +106,8 @@ func (c *Client) EnsurePort(ctx context.Context, s *Switch, p Port) (created boo
 		return true, nil
 	case tx.FailedIn(err, "switch"):
 		return false, c.NotFound("the logical switch of network " + short(p.NetworkID))
+	case tx.FailedIn(err, "group"):
+		return false, c.groupGone(s)
 	case conn.IndexClash(err, "name"):
 		// A retried CreateEndpoint: the schema's unique index on the name
 		// refuses the second port at commit. (A "wait" guard on the name

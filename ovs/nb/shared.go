@@ -179,7 +179,7 @@ func sameNetwork(have *Switch, want Switch) error {
 	case have.Router != want.Router:
 		return diff("ovn.router", orNone(SplitList(have.Router)), orNone(SplitList(want.Router)))
 	case have.Ingress != want.Ingress:
-		return diff("ovn.ingress", orNone(SplitList(have.Ingress)), orNone(SplitList(want.Ingress)))
+		return diff("ovn.ingress", ingressWord(have.Ingress), ingressWord(want.Ingress))
 	case have.NoICC != want.NoICC:
 		return diff("com.docker.network.bridge.enable_icc", strconv.FormatBool(!have.NoICC), strconv.FormatBool(!want.NoICC))
 	}
@@ -191,6 +191,13 @@ func orNone(ss []string) string {
 		return "none"
 	}
 	return strings.Join(ss, ",")
+}
+
+func ingressWord(s string) string {
+	if s == "" {
+		return "all"
+	}
+	return s
 }
 
 func internalWord(b bool) string {
@@ -222,6 +229,7 @@ func (c *Client) leaveShared(ctx context.Context, s *Switch, r Ref) (bool, error
 		if last {
 			tx.Add("router")(c.detachOps(ctx, s))
 			tx.Add("delete")(c.deleteSwitch(s))
+			tx.Add("group")(dropGroupOps(s), nil)
 		} else {
 			tx.Add("ref")(c.setRef(have.UUID, r, true))
 			tx.Add("ports")(c.removePortsOf(ctx, have, r))
@@ -267,7 +275,11 @@ func (c *Client) removePortsOf(ctx context.Context, ls *nbdb.LogicalSwitch, r Re
 		if err != nil {
 			return nil, err
 		}
-		ops = append(ops, del...)
+		acls, err := c.endpointACLs(ctx, p.ExternalIDs[ovs.EndpointIDKey])
+		if err != nil {
+			return nil, err
+		}
+		ops = append(append(ops, del...), dropACLOps(acls)...)
 	}
 	return ops, nil
 }

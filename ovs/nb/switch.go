@@ -154,10 +154,10 @@ func switchIsNetworks(s *Switch) ([]ovsdb.Operation, error) {
 }
 
 // deleteSwitch deletes the switch (its ports go with it: OVN
-// garbage-collects ports no switch refers to) and its port group.
+// garbage-collects ports no switch refers to); its port group goes in
+// step "group" (dropGroupOps).
 func (c *Client) deleteSwitch(s *Switch) ([]ovsdb.Operation, error) {
-	ops, err := c.DB().Where(&nbdb.LogicalSwitch{UUID: s.UUID}).Delete()
-	return append(ops, dropGroupOps(s)...), err
+	return c.DB().Where(&nbdb.LogicalSwitch{UUID: s.UUID}).Delete()
 }
 
 // Calls.
@@ -280,6 +280,7 @@ func (c *Client) DeleteSwitch(ctx context.Context, networkID, chassis string) (d
 		}
 		tx.Add("router")(c.detachOps(ctx, s))
 		tx.Add("delete")(c.deleteSwitch(s))
+		tx.Add("group")(dropGroupOps(s), nil)
 		if err := tx.Err(); err != nil {
 			return false, err
 		}
