@@ -99,13 +99,15 @@ func (c *Client) policyOps(s Switch) ([]ovsdb.Operation, error) {
 // broadcast, multicast or link-local, whichever host each is on; ARP does
 // (it carries nothing), and so do ND and MLD (OVN lets them through
 // first). It drops as the packet enters its destination, on that port's
-// chassis, and spares what comes through the router (the gateway, the
-// outside, other networks), named by its switch port: inport names
-// resolve on every chassis, while @pg resolves to local ports only.
+// chassis (@pg resolves to the ports bound on the chassis that evaluates
+// it), and spares what comes through the router (the gateway, the
+// outside, other networks) by the router port's MAC, which port security
+// keeps every container from sending with. (ovn-controller installs
+// nothing for an "inport != NAME" match.)
 func iccACL(s Switch, pg string) *nbdb.ACL {
 	match := fmt.Sprintf("outport == @%s && ip", pg)
-	if s.Router != "" {
-		match += fmt.Sprintf(" && inport != %q", routerSwitchPortName(s.Name))
+	if mac, ok := routerMAC(s.Gateways); ok && s.Router != "" {
+		match += " && eth.src != " + mac
 	}
 	return &nbdb.ACL{UUID: "new_acl_icc", Direction: nbdb.ACLDirectionToLport, Priority: aclPriorityICC, Action: nbdb.ACLActionDrop,
 		Match: match, ExternalIDs: ovs.Mark(map[string]string{routerSwitchKey: s.Name, policyKey: "icc"})}

@@ -78,7 +78,7 @@ func TestICCOffRouted(t *testing.T) {
 	sw.NoICC = true
 	attach(t, c, sw)
 	pg := nb.PortGroupName(sw.Name)
-	if got := s.nbctl("acl-list", pg); !contains(got, `to-lport  1003 (outport == @`+pg+` && ip && inport != "stor-docker-net1") drop`) {
+	if got := s.nbctl("acl-list", pg); !contains(got, `to-lport  1003 (outport == @`+pg+` && ip && eth.src != 0a:58:0a:5a:01:01) drop`) {
 		t.Fatalf("ACLs %q", got)
 	}
 }
