@@ -10,6 +10,18 @@ import (
 	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
+// exposedSwitch makes the test network with ovn.ingress=exposed and reads
+// it back.
+func exposedSwitch(t *testing.T, c *nb.Client) (nb.Switch, *nb.Switch) {
+	t.Helper()
+	sw := testSwitch()
+	sw.Ingress = nb.IngressExposed
+	if _, err := c.EnsureSwitch(testCtx(t), sw); err != nil {
+		t.Fatal(err)
+	}
+	return sw, mustSwitch(t, c)
+}
+
 func TestPortGroupNamesStayApart(t *testing.T) {
 	seen := map[string]string{}
 	for _, sw := range []string{"docker-f783e94b14db", "a-b", "a_b", "a_db", "a.b", "docker_a"} {
@@ -90,12 +102,7 @@ func TestPortGroupGone(t *testing.T) {
 	s := startServer(t)
 	ctx := testCtx(t)
 	c := s.nb(t)
-	sw := testSwitch()
-	sw.Ingress = nb.IngressExposed
-	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	have := mustSwitch(t, c)
+	sw, have := exposedSwitch(t, c)
 	pg := nb.PortGroupName(sw.Name)
 	s.nbctl("destroy", "Port_Group", pg)
 	_, err := c.EnsurePort(ctx, have, testPort("ep1"))
@@ -161,12 +168,7 @@ func TestExposedIngressLifecycle(t *testing.T) {
 	s := startServer(t)
 	ctx := testCtx(t)
 	c := s.nb(t)
-	sw := testSwitch()
-	sw.Ingress = nb.IngressExposed
-	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
-	have := mustSwitch(t, c)
+	sw, have := exposedSwitch(t, c)
 	if have.Policy() != "ingress=exposed" {
 		t.Fatalf("policy %q", have.Policy())
 	}
@@ -213,17 +215,13 @@ func TestPruneEndpointACLs(t *testing.T) {
 	s := startServer(t)
 	ctx := testCtx(t)
 	c := s.nb(t)
-	sw := testSwitch()
-	sw.Ingress = nb.IngressExposed
-	if _, err := c.EnsureSwitch(ctx, sw); err != nil {
-		t.Fatal(err)
-	}
+	sw, have := exposedSwitch(t, c)
 	p := testPort("ep1")
 	p.Exposed = []nb.Exposed{{Proto: "tcp", Port: 80}}
-	if _, err := c.EnsurePort(ctx, mustSwitch(t, c), p); err != nil {
+	if _, err := c.EnsurePort(ctx, have, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.EnsureExposed(ctx, mustSwitch(t, c), p); err != nil {
+	if err := c.EnsureExposed(ctx, have, p); err != nil {
 		t.Fatal(err)
 	}
 	if gone, err := c.PrunePortGroups(ctx); err != nil || len(gone) != 0 {
