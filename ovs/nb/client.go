@@ -88,6 +88,26 @@ func ownedBy(networkID string) ovsdb.Condition {
 	return conn.Includes("external_ids", ovs.Mark(map[string]string{ovs.NetworkIDKey: networkID}))
 }
 
+// dropOps takes rows uuids out of column of every row of ours in parent,
+// then, when table is given, deletes them there (root rows are not
+// garbage-collected). A row already gone is no error. Unlinking first
+// keeps a strong reference from failing the delete, and a weak one from
+// naming a missing row for an instant.
+func dropOps(parent, column, table string, uuids []string) []ovsdb.Operation {
+	if len(uuids) == 0 {
+		return nil
+	}
+	ops := []ovsdb.Operation{{Op: ovsdb.OperationMutate, Table: parent, Where: []ovsdb.Condition{ours()},
+		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation(column, ovsdb.MutateOperationDelete, uuidSet(uuids))}}}
+	if table == "" {
+		return ops
+	}
+	for _, u := range uuids {
+		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: table, Where: []ovsdb.Condition{conn.UUIDIs(u)}})
+	}
+	return ops
+}
+
 // short is the prefix Docker shows of an ID (docker network ls).
 func short(id string) string {
 	if len(id) > 12 {

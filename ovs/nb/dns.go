@@ -66,7 +66,7 @@ func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names, ke
 	for _, r := range have {
 		gone = append(gone, r.UUID)
 	}
-	ops = append(ops, dropNamesOps(gone)...)
+	ops = append(ops, dropOps(nbdb.LogicalSwitchTable, "dns_records", nbdb.DNSTable, gone)...)
 	if len(ops) == 0 {
 		return 0, 0, nil
 	}
@@ -95,20 +95,6 @@ func sortNames(rows []*nbdb.DNS, chassis string, bound map[string]string, keep [
 		}
 	}
 	return have, gone
-}
-
-// dropNamesOps deletes DNS rows; the switches' references are weak, and
-// are removed first only so no switch ever names a missing row.
-func dropNamesOps(gone []string) []ovsdb.Operation {
-	if len(gone) == 0 {
-		return nil
-	}
-	ops := []ovsdb.Operation{{Op: ovsdb.OperationMutate, Table: nbdb.LogicalSwitchTable, Where: []ovsdb.Condition{ours()},
-		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("dns_records", ovsdb.MutateOperationDelete, uuidSet(gone))}}}
-	for _, u := range gone {
-		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.DNSTable, Where: []ovsdb.Condition{conn.UUIDIs(u)}})
-	}
-	return ops
 }
 
 // boundEndpoints maps each endpoint with a logical port to the chassis

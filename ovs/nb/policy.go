@@ -215,11 +215,7 @@ func (c *Client) endpointACLs(ctx context.Context, endpointID string) ([]string,
 // dropACLOps takes ACLs off every port group of ours; OVN deletes them,
 // being no root rows.
 func dropACLOps(uuids []string) []ovsdb.Operation {
-	if len(uuids) == 0 {
-		return nil
-	}
-	return []ovsdb.Operation{{Op: ovsdb.OperationMutate, Table: nbdb.PortGroupTable, Where: []ovsdb.Condition{ours()},
-		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("acls", ovsdb.MutateOperationDelete, uuidSet(uuids))}}}
+	return dropOps(nbdb.PortGroupTable, "acls", "", uuids)
 }
 
 // groupPresent fails the transaction (step "group") unless the switch's
@@ -266,12 +262,16 @@ func (c *Client) PrunePortGroups(ctx context.Context) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
+	sws, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, ours())
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, sw := range sws {
+		have[sw.Name] = true
+	}
 	for _, pg := range pgs {
-		sws, err := conn.Select[*nbdb.LogicalSwitch](ctx, c.Conn, nbdb.LogicalSwitchTable, conn.NameIs(pg.ExternalIDs[routerSwitchKey]))
-		if err != nil {
-			return nil, err
-		}
-		if len(sws) == 0 {
+		if !have[pg.ExternalIDs[routerSwitchKey]] {
 			gone = append(gone, pg.Name)
 			ops = append(ops, conn.DeleteWhere(nbdb.PortGroupTable, conn.UUIDIs(pg.UUID)))
 		}

@@ -171,21 +171,13 @@ func (c *Client) PublishedPorts(ctx context.Context) ([]Published, error) {
 }
 
 // unpublishOps removes load balancers lbs from every router of ours and
-// deletes them; a row already gone is no error.
-func (c *Client) unpublishOps(lbs []*nbdb.LoadBalancer) []ovsdb.Operation {
-	if len(lbs) == 0 {
-		return nil
-	}
-	var uuids []string
-	var ops []ovsdb.Operation
+// deletes them.
+func unpublishOps(lbs []*nbdb.LoadBalancer) []ovsdb.Operation {
+	uuids := make([]string, 0, len(lbs))
 	for _, lb := range lbs {
 		uuids = append(uuids, lb.UUID)
-		ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationDelete, Table: nbdb.LoadBalancerTable,
-			Where: []ovsdb.Condition{conn.UUIDIs(lb.UUID)}})
 	}
-	unlink := ovsdb.Operation{Op: ovsdb.OperationMutate, Table: nbdb.LogicalRouterTable, Where: []ovsdb.Condition{ours()},
-		Mutations: []ovsdb.Mutation{*ovsdb.NewMutation("load_balancer", ovsdb.MutateOperationDelete, uuidSet(uuids))}}
-	return append([]ovsdb.Operation{unlink}, ops...)
+	return dropOps(nbdb.LogicalRouterTable, "load_balancer", nbdb.LoadBalancerTable, uuids)
 }
 
 // Unpublish removes the endpoint's published ports; none is success.
@@ -194,7 +186,7 @@ func (c *Client) Unpublish(ctx context.Context, endpointID string) (bool, error)
 	if err != nil || len(lbs) == 0 {
 		return false, err
 	}
-	if _, err := c.TransactIdempotent(ctx, c.unpublishOps(lbs)...); err != nil {
+	if _, err := c.TransactIdempotent(ctx, unpublishOps(lbs)...); err != nil {
 		return false, c.Failed(err, "remove the published ports of endpoint "+short(endpointID))
 	}
 	return true, nil
@@ -275,7 +267,7 @@ func (c *Client) publishOnce(ctx context.Context, router, endpointID string, ip 
 func (c *Client) publishOps(lr *nbdb.LogicalRouter, old, lbs []*nbdb.LoadBalancer) ([]ovsdb.Operation, error) {
 	ops := []ovsdb.Operation{conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual, []ovsdb.Condition{conn.UUIDIs(lr.UUID)},
 		ovsdb.Row{"load_balancer": uuidSet(lr.LoadBalancer)})}
-	ops = append(ops, c.unpublishOps(old)...)
+	ops = append(ops, unpublishOps(old)...)
 	var uuids []string
 	for _, lb := range lbs {
 		more, err := c.DB().Create(lb)
@@ -333,19 +325,18 @@ func (c *Client) PrunePublished(ctx context.Context) ([]string, error) {
 	if err != nil || len(lbs) == 0 {
 		return nil, err
 	}
-	ports, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable, ours())
+	bound, err := c.boundEndpoints(ctx)
 	if err != nil {
 		return nil, err
 	}
-	live := map[string]bool{}
-	for _, p := range ports {
-		live[p.ExternalIDs[ovs.EndpointIDKey]] = true
-	}
-	lbs = slices.DeleteFunc(lbs, func(lb *nbdb.LoadBalancer) bool { return live[lb.ExternalIDs[ovs.EndpointIDKey]] })
+	lbs = slices.DeleteFunc(lbs, func(lb *nbdb.LoadBalancer) bool {
+		_, live := bound[lb.ExternalIDs[ovs.EndpointIDKey]]
+		return live
+	})
 	if len(lbs) == 0 {
 		return nil, nil
 	}
-	if _, err := c.TransactIdempotent(ctx, c.unpublishOps(lbs)...); err != nil {
+	if _, err := c.TransactIdempotent(ctx, unpublishOps(lbs)...); err != nil {
 		return nil, c.Failed(err, "remove the published ports of removed endpoints")
 	}
 	var names []string
