@@ -37,7 +37,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 		Gateways: cfg.Gateways(), MTU: mtu, Internal: cfg.Internal, Aux: cfg.Aux(),
 		Chassis: chassis, Pools: cfg.PoolIDs(), NoICC: cfg.NoICC, Ingress: cfg.Ingress}
 	if !cfg.Internal {
-		sw.Router = cfg.Router
+		sw.Router, sw.Isolate = cfg.Router, cfg.Isolate
 	}
 	if cfg.Shared, err = d.swarmShared(cfg); err != nil {
 		return err

@@ -50,7 +50,7 @@ const OptNetwork = "ovn.network"
 // the networks attached to it.
 const OptRouter = "ovn.router"
 
-var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter, OptICC, OptIngress}
+var knownOptions = []string{OptMTU, OptMTUShort, OptNetwork, OptRouter, OptICC, OptIngress, OptIsolate}
 
 // sharedName is what ovn.network may be: it names a logical switch, and
 // "docker-" names are this driver's per-host switches.
@@ -88,6 +88,8 @@ type NetworkConfig struct {
 	NoICC bool
 	// Ingress is nb.IngressExposed for ovn.ingress=exposed; "" for all.
 	Ingress string
+	// Isolate: the routed network reaches no other network on its router.
+	Isolate bool
 }
 
 // Subnets lists every subnet, IPv4 first, as CIDR strings.
@@ -183,6 +185,9 @@ func ParseNetwork(req *network.CreateNetworkRequest) (NetworkConfig, error) {
 		return cfg, err
 	}
 	if cfg.Ingress, err = parseIngress(generic); err != nil {
+		return cfg, err
+	}
+	if cfg.Isolate, err = parseIsolate(generic, cfg.Router); err != nil {
 		return cfg, err
 	}
 	return cfg, nil

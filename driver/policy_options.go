@@ -25,6 +25,27 @@ func parseICC(generic map[string]string) (bool, error) {
 	return !icc, nil
 }
 
+// OptIsolate keeps a routed network from every other network on its
+// router: it still reaches the outside.
+const OptIsolate = "ovn.isolate"
+
+// parseIsolate reads -o ovn.isolate; it needs a router to isolate from.
+func parseIsolate(generic map[string]string, router string) (bool, error) {
+	s, ok := generic[OptIsolate]
+	if !ok {
+		return false, nil
+	}
+	isolate, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, invalid("give true or false", "%s=%q is not a boolean", OptIsolate, s)
+	}
+	if isolate && router == "" {
+		return false, invalid("give the network a router with -o "+OptRouter+"=NAME, or leave "+OptIsolate+" out",
+			"%s=true isolates a network from the others on its router, and the network has none", OptIsolate)
+	}
+	return isolate, nil
+}
+
 // OptIngress says what a network's containers accept connections on:
 // all (every port, the default) or exposed (only the ports they expose).
 const OptIngress = "ovn.ingress"

@@ -114,6 +114,28 @@ func TestParseICCOption(t *testing.T) {
 	usererrtest.Check(t, err, OptICC)
 }
 
+func TestParseIsolateOption(t *testing.T) {
+	for v, want := range map[string]bool{"true": true, "1": true, "false": false} {
+		cfg, err := ParseNetwork(netReq(map[string]any{OptIsolate: v, OptRouter: "r1"}, pool))
+		if err != nil || cfg.Isolate != want {
+			t.Errorf("%q: %+v %v", v, cfg, err)
+		}
+	}
+	for _, opts := range []map[string]any{
+		{OptIsolate: "yes", OptRouter: "r1"}, // not a boolean
+		{OptIsolate: "true"},                 // no router to isolate from
+	} {
+		_, err := ParseNetwork(netReq(opts, pool))
+		if !errors.Is(err, ErrInvalid) {
+			t.Fatalf("%v: %v", opts, err)
+		}
+		usererrtest.Check(t, err, OptIsolate)
+	}
+	if cfg, err := ParseNetwork(netReq(map[string]any{OptIsolate: "false"}, pool)); err != nil || cfg.Isolate {
+		t.Fatalf("false without a router: %+v %v", cfg, err)
+	}
+}
+
 func TestParseIngressAndExposedPorts(t *testing.T) {
 	for v, want := range map[string]string{"all": "", "exposed": "exposed"} {
 		cfg, err := ParseNetwork(netReq(map[string]any{OptIngress: v}, pool))

@@ -37,6 +37,7 @@ func dbModel() (model.ClientDBModel, error) {
 		nbdb.GatewayChassisTable:           &nbdb.GatewayChassis{},
 		nbdb.LogicalRouterStaticRouteTable: &nbdb.LogicalRouterStaticRoute{},
 		nbdb.NATTable:                      &nbdb.NAT{},
+		nbdb.LogicalRouterPolicyTable:      &nbdb.LogicalRouterPolicy{},
 		nbdb.LoadBalancerTable:             &nbdb.LoadBalancer{},
 		nbdb.DNSTable:                      &nbdb.DNS{},
 		nbdb.PortGroupTable:                &nbdb.PortGroup{},

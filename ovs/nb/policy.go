@@ -64,6 +64,9 @@ func (s Switch) Policy() string {
 	if s.Ingress != "" {
 		p = append(p, "ingress="+s.Ingress)
 	}
+	if s.Isolate {
+		p = append(p, "isolate=true")
+	}
 	return strings.Join(p, ",")
 }
 

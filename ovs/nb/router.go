@@ -69,33 +69,45 @@ func (c *Client) attachOps(s *Switch, have *nbdb.LogicalRouter, up *uplink, ip n
 	if err != nil {
 		return nil, err
 	}
-	var nats []string
+	var rows attached
 	if ip.IsValid() {
 		more, uuids, err := c.natOps(s, ip, 0)
 		if err != nil {
 			return nil, err
 		}
-		ops, nats = append(ops, more...), uuids
+		ops, rows.nats = append(ops, more...), uuids
 	}
+	more, uuids, err := c.isolateOps(s)
+	if err != nil {
+		return nil, err
+	}
+	ops, rows.policies = append(ops, more...), uuids
 	if have == nil {
-		return c.newRouterOps(s.Router, ops, nats, up)
+		return c.newRouterOps(s.Router, ops, rows, up)
 	}
 	lr := &nbdb.LogicalRouter{UUID: have.UUID}
 	muts := []model.Mutation{{Field: &lr.Ports, Mutator: ovsdb.MutateOperationInsert, Value: []string{newRouterPort}}}
-	if len(nats) > 0 {
-		muts = append(muts, model.Mutation{Field: &lr.Nat, Mutator: ovsdb.MutateOperationInsert, Value: nats})
+	if len(rows.nats) > 0 {
+		muts = append(muts, model.Mutation{Field: &lr.Nat, Mutator: ovsdb.MutateOperationInsert, Value: rows.nats})
 	}
-	more, err := c.DB().Where(lr).Mutate(lr, muts...)
+	if len(rows.policies) > 0 {
+		muts = append(muts, model.Mutation{Field: &lr.Policies, Mutator: ovsdb.MutateOperationInsert, Value: rows.policies})
+	}
+	more, err = c.DB().Where(lr).Mutate(lr, muts...)
 	ops = append(ops, conn.Wait(nbdb.LogicalRouterTable, ovsdb.WaitConditionEqual,
 		[]ovsdb.Condition{conn.UUIDIs(have.UUID)}, ovsdb.Row{"name": s.Router}))
 	return append(ops, more...), err
 }
 
+// attached names the rows a network's attachment adds to its router
+// besides the port: NAT to the uplink, isolation policies.
+type attached struct{ nats, policies []string }
+
 // newRouterOps makes the router, guarded by its absence, with the port
-// (and NAT rows) ops made and, when up is set, its uplink.
-func (c *Client) newRouterOps(name string, ops []ovsdb.Operation, nats []string, up *uplink) ([]ovsdb.Operation, error) {
-	lr := &nbdb.LogicalRouter{UUID: newRouter, Name: name, Ports: []string{newRouterPort}, Nat: nats,
-		ExternalIDs: ovs.Mark(map[string]string{routerKey: name})}
+// (and the rows) ops made and, when up is set, its uplink.
+func (c *Client) newRouterOps(name string, ops []ovsdb.Operation, rows attached, up *uplink) ([]ovsdb.Operation, error) {
+	lr := &nbdb.LogicalRouter{UUID: newRouter, Name: name, Ports: []string{newRouterPort}, Nat: rows.nats,
+		Policies: rows.policies, ExternalIDs: ovs.Mark(map[string]string{routerKey: name})}
 	if up != nil {
 		more, err := c.uplinkOps(name, up)
 		if err != nil {
@@ -240,21 +252,21 @@ func (c *Client) detachOps(ctx context.Context, s *Switch) ([]ovsdb.Operation, e
 		more, err := c.unplugUplinkOps(ctx, lr.Name)
 		return append(append(ops, del...), more...), err
 	}
-	nats, err := conn.Select[*nbdb.NAT](ctx, c.Conn, nbdb.NATTable,
-		conn.Includes("external_ids", ovs.Mark(map[string]string{routerSwitchKey: s.Name})))
+	nats, err := switchRowsIn[*nbdb.NAT](ctx, c, nbdb.NATTable, s.Name, lr.Nat)
 	if err != nil {
 		return nil, err
 	}
-	var natUUIDs []string
-	for _, n := range nats {
-		if slices.Contains(lr.Nat, n.UUID) {
-			natUUIDs = append(natUUIDs, n.UUID)
-		}
+	policies, err := switchRowsIn[*nbdb.LogicalRouterPolicy](ctx, c, nbdb.LogicalRouterPolicyTable, s.Name, lr.Policies)
+	if err != nil {
+		return nil, err
 	}
 	m := &nbdb.LogicalRouter{UUID: lr.UUID}
 	muts := []model.Mutation{{Field: &m.Ports, Mutator: ovsdb.MutateOperationDelete, Value: []string{port}}}
-	if len(natUUIDs) > 0 {
-		muts = append(muts, model.Mutation{Field: &m.Nat, Mutator: ovsdb.MutateOperationDelete, Value: natUUIDs})
+	if len(nats) > 0 {
+		muts = append(muts, model.Mutation{Field: &m.Nat, Mutator: ovsdb.MutateOperationDelete, Value: nats})
+	}
+	if len(policies) > 0 {
+		muts = append(muts, model.Mutation{Field: &m.Policies, Mutator: ovsdb.MutateOperationDelete, Value: policies})
 	}
 	mut, err := c.DB().Where(m).Mutate(m, muts...)
 	return append(ops, mut...), err

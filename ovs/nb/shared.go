@@ -182,6 +182,8 @@ func sameNetwork(have *Switch, want Switch) error {
 		return diff("ovn.ingress", ingressWord(have.Ingress), ingressWord(want.Ingress))
 	case have.NoICC != want.NoICC:
 		return diff("com.docker.network.bridge.enable_icc", strconv.FormatBool(!have.NoICC), strconv.FormatBool(!want.NoICC))
+	case have.Isolate != want.Isolate:
+		return diff("ovn.isolate", strconv.FormatBool(have.Isolate), strconv.FormatBool(want.Isolate))
 	}
 	return nil
 }

@@ -56,6 +56,9 @@ type Switch struct {
 	// Ingress is IngressExposed when containers accept connections only on
 	// their exposed ports (ovn.ingress=exposed); empty: on every port.
 	Ingress string
+	// Isolate: on its router, the network reaches the outside but no
+	// other network, and no other reaches it (ovn.isolate=true).
+	Isolate bool
 }
 
 // Ref is one host's Docker network on a switch.
@@ -82,6 +85,9 @@ func (s Switch) externalIDs() map[string]string {
 	if s.Ingress != "" {
 		ids[ingressKey] = s.Ingress
 	}
+	if s.Isolate {
+		ids[isolateKey] = "true"
+	}
 	if s.Shared != "" {
 		ids[sharedKey] = s.Shared
 		for _, r := range s.Refs {
@@ -102,7 +108,7 @@ func switchFromRow(ls *nbdb.LogicalSwitch) *Switch {
 		Subnets: SplitList(ids[subnetsKey]), Gateways: SplitList(ids[gatewaysKey]),
 		MTU: mtu, Internal: internal, Aux: SplitList(ids[auxKey]), Chassis: ids[ChassisKey], Pools: SplitList(ids[poolsKey]),
 		Ports: len(ls.Ports), Shared: ids[sharedKey], Router: ids[routerKey], NoICC: ids[iccKey] == "false",
-		Ingress: ids[ingressKey],
+		Ingress: ids[ingressKey], Isolate: ids[isolateKey] == "true",
 	}
 	if s.Router != "" && s.Ports > 0 {
 		s.Ports-- // the router's own port is no endpoint

@@ -62,3 +62,43 @@ func TestExposedPortsOnlyAcrossHosts(t *testing.T) {
 	// Its own traffic out gets its answers.
 	ping(t, "host1", "ex-h1", "10.176.0.1")
 }
+
+// ovn.isolate=true on a network shared by two hosts: its containers reach
+// each other across the hosts and the outside, but no container of the
+// router's other networks, on a third host or on one of its own, reaches
+// them or is reached, both ways; between those others the router routes.
+func TestIsolateAcrossHosts(t *testing.T) {
+	for _, h := range []string{"host1", "host2"} {
+		network(t, h, "iso-s", "-o", "ovn.network=iso-s", "-o", "ovn.router=riso", "-o", "ovn.isolate=true",
+			"--subnet", "10.177.0.0/24", "--ipam-driver", "openvswitch", "--ipam-opt", "ovn.network=iso-s")
+	}
+	network(t, "host3", "iso-o", "-o", "ovn.router=riso", "--subnet", "10.178.0.0/24")
+	network(t, "host2", "iso-p", "-o", "ovn.router=riso", "--subnet", "10.179.0.0/24")
+	run(t, "host1", "is-1", "--net", "iso-s")
+	run(t, "host2", "is-2", "--net", "iso-s")
+	run(t, "host3", "is-3", "--net", "iso-o")
+	run(t, "host2", "is-4", "--net", "iso-p")
+	type ctr struct{ host, name, ip string }
+	c1, c2 := ctr{"host1", "is-1", ipOf(t, "host1", "is-1", "iso-s")}, ctr{"host2", "is-2", ipOf(t, "host2", "is-2", "iso-s")}
+	c3, c4 := ctr{"host3", "is-3", ipOf(t, "host3", "is-3", "iso-o")}, ctr{"host2", "is-4", ipOf(t, "host2", "is-4", "iso-p")}
+	for _, p := range [][2]ctr{{c1, c2}, {c2, c1}, {c3, c4}, {c4, c3}} {
+		ping(t, p[0].host, p[0].name, p[1].ip)
+		tcp(t, p[0].host, p[0].name, p[1].host, p[1].name, p[1].ip)
+	}
+	for _, p := range [][2]ctr{{c1, c3}, {c3, c1}, {c2, c3}, {c3, c2}, {c2, c4}, {c4, c2}} {
+		from, to := p[0], p[1]
+		if out, err := hostSh(from.host, "docker", "exec", from.name, "ping", "-c", "1", "-W", "1", to.ip); err == nil {
+			t.Fatalf("%s on %s reached %s on %s: %s", from.name, from.host, to.name, to.host, out)
+		}
+		docker(t, to.host, "exec", "-d", to.name, "sh", "-c", "echo hi | nc -l -p 5001")
+		if out, err := hostSh(from.host, "docker", "exec", from.name, "sh", "-c", "echo x | nc -w 1 "+to.ip+" 5001"); err == nil {
+			t.Fatalf("TCP from %s on %s to %s on %s passed: %q", from.name, from.host, to.name, to.host, out)
+		}
+	}
+	ext := nbctl(t, "--bare", "--columns=external_ip", "find", "NAT", "logical_ip=10.177.0.0/24")
+	for _, c := range []ctr{c1, c2} {
+		if seen := peerSeenOutside(t, c.host, c.name); seen != ext || ext == "" {
+			t.Fatalf("the outside saw %s as %s; want the router's address %q", c.name, seen, ext)
+		}
+	}
+}
