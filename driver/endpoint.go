@@ -40,6 +40,7 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	_, err = d.nb.EnsurePort(ctx, sw, nb.Port{
 		Name: PortName(cfg.EndpointID), NetworkID: cfg.NetworkID,
 		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis, IfName: cfg.IfName,
+		Exposed: cfg.Exposed,
 	})
 	if err != nil {
 		return nil, networkNotFound(cfg.NetworkID, err)

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"github.com/docker/go-plugins-helpers/network"
+
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // optIfName is the endpoint option of current engines naming the interface
@@ -25,6 +27,9 @@ type EndpointConfig struct {
 	// (--network name=N,driver-opt=com.docker.network.endpoint.ifname=X,
 	// current engines); empty: Docker's ethN.
 	IfName string
+	// Exposed are the ports Docker says the container exposes; current
+	// engines list here only the published ones, and all in Join.
+	Exposed []nb.Exposed
 }
 
 // IPs lists the endpoint's addresses without prefix length.
@@ -66,7 +71,7 @@ func ParseEndpoint(req *network.CreateEndpointRequest) (EndpointConfig, error) {
 	if cfg.IfName, err = parseIfName(req.Options); err != nil {
 		return cfg, err
 	}
-	if _, err = parseExposed(req.Options); err != nil {
+	if cfg.Exposed, err = parseExposed(req.Options); err != nil {
 		return cfg, err
 	}
 	if iface.MacAddress == "" {

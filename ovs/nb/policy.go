@@ -3,6 +3,7 @@ package nb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -133,7 +134,9 @@ func exposedACLs(sw, pg string) []*nbdb.ACL {
 }
 
 // endpointACL lets connections in to p's exposed ports, from anywhere; nil
-// when the network takes everything in, or p exposes nothing.
+// when the network takes everything in, or p exposes nothing. The ports
+// are sorted: engines list them in different orders, and CreateEndpoint's
+// ACL must read as Join's for Join to write nothing.
 func endpointACL(s *Switch, p Port) *nbdb.ACL {
 	if s.Ingress != IngressExposed || len(p.Exposed) == 0 {
 		return nil
@@ -142,6 +145,8 @@ func endpointACL(s *Switch, p Port) *nbdb.ACL {
 	for _, e := range p.Exposed {
 		ports = append(ports, fmt.Sprintf("%s.dst == %d", e.Proto, e.Port))
 	}
+	slices.Sort(ports)
+	ports = slices.Compact(ports)
 	return &nbdb.ACL{UUID: newEPACL, Direction: nbdb.ACLDirectionToLport, Priority: aclPriorityOver, Action: nbdb.ACLActionAllowRelated,
 		Match:       fmt.Sprintf("outport == %q && (%s)", p.Name, strings.Join(ports, " || ")),
 		ExternalIDs: ovs.Mark(map[string]string{routerSwitchKey: s.Name, ovs.EndpointIDKey: p.EndpointID})}

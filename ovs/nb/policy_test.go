@@ -175,15 +175,24 @@ func TestExposedIngressLifecycle(t *testing.T) {
 	pg := nb.PortGroupName(sw.Name)
 	web := testPort("ep1")
 	web.Exposed = []nb.Exposed{{Proto: "tcp", Port: 80}, {Proto: "udp", Port: 53}}
-	for range 2 { // CreateEndpoint and Join, each retried
+	for range 2 { // CreateEndpoint, retried: the ACL comes with the port
 		if _, err := c.EnsurePort(ctx, have, web); err != nil {
 			t.Fatal(err)
 		}
 	}
+	acl := s.nbctl("--bare", "--columns=_uuid", "find", "ACL", "priority=1002")
+	if acl == "" || strings.Contains(acl, "\n") {
+		t.Fatalf("ACLs of the port: %q", acl)
+	}
+	// Join, retried, with the ports in another order: nothing written.
+	web.Exposed = []nb.Exposed{{Proto: "udp", Port: 53}, {Proto: "tcp", Port: 80}, {Proto: "udp", Port: 53}}
 	for range 2 {
 		if err := c.EnsureExposed(ctx, have, web); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if got := s.nbctl("--bare", "--columns=_uuid", "find", "ACL", "priority=1002"); got != acl {
+		t.Fatalf("Join rewrote the port's ACL %s as %s", acl, got)
 	}
 	if _, err := c.EnsurePort(ctx, have, testPort("ep2")); err != nil { // exposes nothing
 		t.Fatal(err)

@@ -75,7 +75,11 @@ func (c *Client) createPortOnSwitch(s *Switch, p Port) ([]ovsdb.Operation, error
 	ls := &nbdb.LogicalSwitch{UUID: s.UUID}
 	add, err := c.DB().Where(ls).Mutate(ls, model.Mutation{Field: &ls.Ports,
 		Mutator: ovsdb.MutateOperationInsert, Value: []string{newPort}})
-	return append(append(ops, add...), joinGroupOps(s, newPort)...), err
+	if err != nil {
+		return nil, err
+	}
+	acl, err := c.endpointACLOps(s, p)
+	return append(append(append(ops, add...), joinGroupOps(s, newPort)...), acl...), err
 }
 
 // updatePort brings an existing port to p.

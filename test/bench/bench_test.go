@@ -116,13 +116,18 @@ func (s *server) cycle(b *testing.B, i int) { s.cycleWith(b, i, false) }
 // cycleWith is cycle with the container exposing ports, or not.
 func (s *server) cycleWith(b *testing.B, i int, exposed bool) {
 	ep := s.endpoint(b, i, exposed)
+	s.call(b, "Join", joinRequest(ep, exposed))
+	s.call(b, "Leave", ep)
+	s.call(b, "DeleteEndpoint", ep)
+}
+
+// joinRequest is the Join of endpoint ep, with the exposed ports' options.
+func joinRequest(ep map[string]any, exposed bool) map[string]any {
 	join := map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"], "SandboxKey": "/var/run/docker/netns/bench"}
 	if exposed {
 		join["Options"] = exposedOptions
 	}
-	s.call(b, "Join", join)
-	s.call(b, "Leave", ep)
-	s.call(b, "DeleteEndpoint", ep)
+	return join
 }
 
 // exposedOptions are what Docker sends for --expose 80 --expose 53/udp.

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -31,15 +32,48 @@ func withEndpoints(b *testing.B, n int, generic map[string]string) *server {
 	return s
 }
 
+// policies are the networks compared: no policy, exposed ports only.
+var policies = []struct {
+	name    string
+	generic map[string]string
+}{{"none", nil}, {"exposed", map[string]string{"ovn.ingress": "exposed"}}}
+
+// BenchmarkCreateJoin: CreateEndpoint and Join (waiting for
+// ovn-installed) alone, on a network that already has 0 or 1 000
+// endpoints, each exposing two ports, without policy and with
+// ovn.ingress=exposed; Leave and DeleteEndpoint run with the timer
+// stopped. Each call's share is reported too.
+func BenchmarkCreateJoin(b *testing.B) {
+	for _, n := range []int{0, 1000} {
+		for _, tc := range policies {
+			b.Run(fmt.Sprintf("among=%d/%s", n, tc.name), func(b *testing.B) {
+				s := withEndpoints(b, n, tc.generic)
+				var create, join time.Duration
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					t0 := time.Now()
+					ep := s.endpoint(b, i, true)
+					t1 := time.Now()
+					s.call(b, "Join", joinRequest(ep, true))
+					create, join = create+t1.Sub(t0), join+time.Since(t1)
+					b.StopTimer()
+					s.call(b, "Leave", ep)
+					s.call(b, "DeleteEndpoint", ep)
+					b.StartTimer()
+				}
+				b.ReportMetric(float64(create.Microseconds())/1000/float64(b.N), "create-ms/op")
+				b.ReportMetric(float64(join.Microseconds())/1000/float64(b.N), "join-ms/op")
+			})
+		}
+	}
+}
+
 // BenchmarkCycleAmong1000: a container's calls (Join waiting for
 // ovn-installed) on a network that already has 1 000 endpoints, without
 // policy and with ovn.ingress=exposed (a network ACL pair and one ACL per
 // endpoint, 1 002 ACLs in all before the container's own).
 func BenchmarkCycleAmong1000(b *testing.B) {
-	for _, tc := range []struct {
-		name    string
-		generic map[string]string
-	}{{"none", nil}, {"exposed", map[string]string{"ovn.ingress": "exposed"}}} {
+	for _, tc := range policies {
 		b.Run(tc.name, func(b *testing.B) {
 			s := withEndpoints(b, 1000, tc.generic)
 			b.ResetTimer()
