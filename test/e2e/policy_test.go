@@ -196,3 +196,53 @@ func TestExposedPortsOnly(t *testing.T) {
 		t.Fatalf("ACLs left: %q", got)
 	}
 }
+
+// Docker retries calls whose reply it lost: on a network with ICC off and
+// exposed ports only, CreateEndpoint and Join twice each leave one ACL
+// for the endpoint (made by the first CreateEndpoint, untouched since),
+// and DeleteNetwork leaves no port group or ACL.
+func TestRetriedCallsNeverDoubleACLs(t *testing.T) {
+	c := newClient(t, socket)
+	nid, eid := freshID(), freshID()[:63]+"3"
+	ids := map[string]string{recNet: nid, recEP: eid}
+	c.ok("/NetworkDriver.CreateNetwork", map[string]any{"NetworkID": nid,
+		"Options":  map[string]any{"com.docker.network.generic": map[string]any{"ovn.ingress": "exposed", "com.docker.network.bridge.enable_icc": "false"}},
+		"IPv4Data": []map[string]any{{"Pool": "10.77.0.0/24", "Gateway": "10.77.0.1/24"}}})
+	t.Cleanup(func() { c.call("/NetworkDriver.DeleteNetwork", map[string]any{"NetworkID": nid}) })
+	pg := "docker_" + strings.ReplaceAll(switchOf(nid), "-", "_d")
+	endpointACL := func() string {
+		t.Helper()
+		return nbctl(t, "--bare", "--columns=_uuid,match", "find", "ACL", "priority=1002")
+	}
+	ep := recorded(t, "NetworkDriver.CreateEndpoint.ports.json", ids)
+	for i := 0; i < 2; i++ {
+		c.ok("/NetworkDriver.CreateEndpoint", ep)
+	}
+	first := endpointACL()
+	if want := fmt.Sprintf(`outport == %q && (tcp.dst == 80 || tcp.dst == 9090)`, eid); !strings.HasSuffix(first, want) {
+		t.Fatalf("the endpoint's ACL after CreateEndpoint: %q, want one matching %s", first, want)
+	}
+	join := recorded(t, "NetworkDriver.Join.json", ids)
+	for i := 0; i < 2; i++ {
+		c.ok("/NetworkDriver.Join", join)
+	}
+	if got := endpointACL(); got != first {
+		t.Fatalf("after Join: %q, want %q untouched", got, first)
+	}
+	if n := strings.Count(nbctl(t, "acl-list", pg), "\n") + 1; n != 4 {
+		t.Fatalf("%d ACLs on %s, want the network's 3 and the endpoint's", n, pg)
+	}
+	for i := 0; i < 2; i++ {
+		c.ok("/NetworkDriver.Leave", recorded(t, "NetworkDriver.Leave.json", ids))
+		c.ok("/NetworkDriver.DeleteEndpoint", recorded(t, "NetworkDriver.DeleteEndpoint.json", ids))
+	}
+	if got := endpointACL(); got != "" {
+		t.Fatalf("the endpoint's ACL outlived it: %q", got)
+	}
+	c.ok("/NetworkDriver.DeleteNetwork", map[string]any{"NetworkID": nid})
+	for _, table := range []string{"Port_Group", "ACL"} {
+		if got := nbctl(t, "--bare", "--columns=_uuid", "list", table); got != "" {
+			t.Fatalf("%s left: %q", table, got)
+		}
+	}
+}
