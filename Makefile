@@ -7,7 +7,7 @@ UNIT    := $(shell $(GO) list ./... | grep -v /test/)
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: build env env-down demo demo-stop test test-hosts test-faults check unit fuzz e2e bench generate clean plugin install uninstall
+.PHONY: build env env-down demo demo-stop test test-hosts test-nested test-faults check unit fuzz e2e bench generate clean plugin install uninstall
 
 build:
 	CGO_ENABLED=0 $(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/ovn-docker
@@ -66,6 +66,15 @@ e2e: build
 test-hosts: build
 	test/env/hosts.sh up 3
 	$(GO) test -count=1 -timeout 20m -v ./test/multihost/
+
+# Containers inside a VM on OVN nested ports (test/env/nested.sh): the VM
+# runs Debian's kernel, whose 802.1Q this machine's may lack, so the
+# hostnet VLAN tests run there too.
+test-nested: build
+	test/env/nested.sh up
+	$(GO) test -c -tags vlan -o bin/hostnet-vlan.test ./hostnet/
+	test/env/nested.sh exec vm $(CURDIR)/bin/hostnet-vlan.test -test.run VLAN -test.v
+	$(GO) test -count=1 -timeout 20m -v ./test/nested/
 
 # Only the fault tests (plugin killed, dockerd restarted, NB down, frozen or
 # losing its Raft leader, concurrency); make test runs them too.

@@ -43,6 +43,7 @@ type NB interface {
 	EnsureUplinks(ctx context.Context) ([]string, error)
 	PrunePortGroups(ctx context.Context) ([]string, error)
 	EnsureExposed(ctx context.Context, s *nb.Switch, p nb.Port) error
+	WaitTag(ctx context.Context, name string, timeout time.Duration) (int, error)
 	publishedNB
 }
 
@@ -68,6 +69,8 @@ type Links interface {
 	DeleteRetired() error
 	Veths(prefix string) ([]hostnet.VethInfo, error)
 	UnderlayMTU(encapIP string) (int, error)
+	EnsureVLAN(v hostnet.VLAN) error
+	LinkMTU(name string) (int, error)
 }
 
 // Config holds the driver's settings.
@@ -88,7 +91,10 @@ type Config struct {
 	// manager allocates each network and hands its settings to every node.
 	// Docker 20.10 then refuses networks outside a swarm (docs/multihost.md#swarm).
 	Swarm bool
-	Log   logrus.FieldLogger
+	// Nested, when set, runs the driver inside a VM (see Nested): no OVS,
+	// the OVS handle is nil.
+	Nested *Nested
+	Log    logrus.FieldLogger
 	// Now is the clock reconciliation judges grace periods by; tests pass
 	// their own. Nil means time.Now.
 	Now func() time.Time

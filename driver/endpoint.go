@@ -33,16 +33,15 @@ func (d *Driver) CreateEndpoint(ctx context.Context, req *network.CreateEndpoint
 	if err := d.checkUnique(ctx, cfg, sw); err != nil {
 		return nil, err
 	}
-	chassis, err := d.ovs.SystemID(ctx)
-	if err != nil {
+	port := nb.Port{
+		Name: PortName(cfg.EndpointID), NetworkID: cfg.NetworkID,
+		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), IfName: cfg.IfName,
+		Exposed: cfg.Exposed,
+	}
+	if err := d.portHome(ctx, &port); err != nil {
 		return nil, err
 	}
-	_, err = d.nb.EnsurePort(ctx, sw, nb.Port{
-		Name: PortName(cfg.EndpointID), NetworkID: cfg.NetworkID,
-		EndpointID: cfg.EndpointID, MAC: cfg.MAC.String(), IPs: cfg.IPs(), Chassis: chassis, IfName: cfg.IfName,
-		Exposed: cfg.Exposed,
-	})
-	if err != nil {
+	if _, err := d.nb.EnsurePort(ctx, sw, port); err != nil {
 		return nil, networkNotFound(cfg.NetworkID, err)
 	}
 	d.crashPoint("create-endpoint")
@@ -118,7 +117,10 @@ func (d *Driver) EndpointOperInfo(ctx context.Context, req *network.InfoRequest)
 		"logical_switch": SwitchName(p.NetworkID), "logical_port": p.Name, "mac": p.MAC,
 		"chassis": p.Chassis, "up": fmt.Sprint(p.Up), "ovs_interface": HostIfName(req.EndpointID),
 	}
-	if i, err := d.ovs.Interface(ctx, HostIfName(req.EndpointID)); err == nil {
+	if p.Parent != "" {
+		v["parent"], v["tag"] = p.Parent, fmt.Sprint(p.Tag)
+		delete(v, "ovs_interface")
+	} else if i, err := d.ovs.Interface(ctx, HostIfName(req.EndpointID)); err == nil {
 		v["ovn_installed"] = fmt.Sprint(i.Installed)
 	}
 	return &network.InfoResponse{Value: v}, nil

@@ -62,6 +62,21 @@ func (f *fakeNB) PrunePortGroups(context.Context) ([]string, error) { return nil
 
 func (f *fakeNB) EnsureExposed(context.Context, *nb.Switch, nb.Port) error { return nil }
 
+// WaitTag gives a nested port tag 7, as northd would.
+func (f *fakeNB) WaitTag(_ context.Context, name string, _ time.Duration) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, ok := f.ports[name]
+	if !ok {
+		return 0, ovs.ErrNotFound
+	}
+	if p.Tag == 0 {
+		p.Tag = 7
+		f.ports[name] = p
+	}
+	return p.Tag, nil
+}
+
 func (f *fakeNB) PrunePublished(context.Context) ([]string, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -339,7 +354,20 @@ type fakeLinks struct {
 	retired     map[string]bool
 	moved       map[string]bool // peer moved into a container
 	underlayErr error           // what UnderlayMTU answers, if set
+	vlans       map[string]hostnet.VLAN
 }
+
+func (f *fakeLinks) EnsureVLAN(v hostnet.VLAN) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.vlans == nil {
+		f.vlans = map[string]hostnet.VLAN{}
+	}
+	f.vlans[v.Name] = v
+	return nil
+}
+
+func (f *fakeLinks) LinkMTU(string) (int, error) { return 1442, nil }
 
 func (f *fakeLinks) Veths(prefix string) ([]hostnet.VethInfo, error) {
 	f.mu.Lock()
@@ -389,7 +417,11 @@ func (f *fakeLinks) DeleteLink(name, mark string) error {
 	if v, ok := f.veths[name]; ok && v.Mark != mark {
 		return hostnet.ErrNotOurs
 	}
+	if v, ok := f.vlans[name]; ok && v.Mark != mark {
+		return hostnet.ErrNotOurs
+	}
 	delete(f.veths, name)
+	delete(f.vlans, name)
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 // and Reconcile removes them. It returns the networks whose switch it
 // removed.
 func (d *Driver) ReconcileNetworks(ctx context.Context, known map[string]bool) ([]string, error) {
-	chassis, err := d.ovs.SystemID(ctx)
+	chassis, err := d.chassisID(ctx)
 	if err != nil {
 		return nil, err
 	}

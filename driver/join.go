@@ -37,9 +37,11 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *Join
 	if err != nil {
 		return nil, networkNotFound(port.NetworkID, err)
 	}
-	br, err := d.ovs.Bridge(ctx, d.cfg.Bridge)
-	if err != nil {
-		return nil, bridgeNotFound(d.cfg.Bridge, err)
+	var br *local.Bridge
+	if d.cfg.Nested == nil {
+		if br, err = d.ovs.Bridge(ctx, d.cfg.Bridge); err != nil {
+			return nil, bridgeNotFound(d.cfg.Bridge, err)
+		}
 	}
 	defer func() {
 		if err != nil {
@@ -53,23 +55,37 @@ func (d *Driver) Join(ctx context.Context, req *network.JoinRequest) (resp *Join
 	if err := d.nb.EnsureExposed(ctx, sw, *port); err != nil {
 		return nil, err
 	}
-	if err := d.plug(ctx, port, sw.MTU, br); err != nil {
+	if br == nil {
+		err = d.joinNested(ctx, port, sw.MTU)
+	} else {
+		err = d.joinChassis(ctx, port, sw, br)
+	}
+	if err != nil {
 		return nil, err
-	}
-	d.crashPoint("join-ovs")
-	d.waitInstalled(ctx, req.EndpointID)
-	if sw.Shared != "" || sw.Router != "" {
-		// Other chassis reach the port too: through the shared switch, or
-		// routed there by the router every chassis runs a copy of.
-		d.waitChassis(ctx, req.EndpointID)
-	}
-	if sw.Router != "" && !sw.Internal {
-		d.waitBFD(ctx, req.EndpointID)
 	}
 	resp = &JoinResponse{InterfaceName: InterfaceName{SrcName: PeerIfName(req.EndpointID),
 		DstPrefix: containerIfPrefix, DstName: port.IfName}}
 	resp.Gateway, resp.GatewayIPv6 = routerGateways(sw)
 	return resp, nil
+}
+
+// joinChassis plugs the endpoint into this chassis' bridge and waits for
+// ovn-controller here, and on the other chassis that reach the port.
+func (d *Driver) joinChassis(ctx context.Context, port *nb.Port, sw *nb.Switch, br *local.Bridge) error {
+	if err := d.plug(ctx, port, sw.MTU, br); err != nil {
+		return err
+	}
+	d.crashPoint("join-ovs")
+	d.waitInstalled(ctx, port.EndpointID)
+	if sw.Shared != "" || sw.Router != "" {
+		// Other chassis reach the port too: through the shared switch, or
+		// routed there by the router every chassis runs a copy of.
+		d.waitChassis(ctx, port.EndpointID)
+	}
+	if sw.Router != "" && !sw.Internal {
+		d.waitBFD(ctx, port.EndpointID)
+	}
+	return nil
 }
 
 // routerGateways are the router's addresses on a routed network, one per
@@ -187,6 +203,10 @@ func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 		return err
 	}
 	defer d.locks.lock("ep/" + req.EndpointID)()
+	if d.cfg.Nested != nil {
+		// Docker has moved the VLAN interface back out of the container.
+		return d.links.DeleteLink(PeerIfName(req.EndpointID), linkMark(req.EndpointID))
+	}
 	host := HostIfName(req.EndpointID)
 	if err := d.unplugOVS(ctx, host); err != nil {
 		return err
@@ -198,6 +218,9 @@ func (d *Driver) Leave(ctx context.Context, req *network.LeaveRequest) error {
 // detach deletes the OVS port and the veth pair, each only if present. A
 // veth the reaper is already deleting is left to it.
 func (d *Driver) detach(ctx context.Context, endpointID string) error {
+	if d.cfg.Nested != nil {
+		return d.links.DeleteLink(PeerIfName(endpointID), linkMark(endpointID))
+	}
 	host := HostIfName(endpointID)
 	if err := d.unplugOVS(ctx, host); err != nil {
 		return err

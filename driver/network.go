@@ -23,7 +23,7 @@ func (d *Driver) CreateNetwork(ctx context.Context, req *network.CreateNetworkRe
 	defer d.locks.lock("net/" + cfg.ID)()
 	// Errors of the databases and the host name what they concern and
 	// what to do; Docker's message already names the network being made.
-	chassis, err := d.ovs.SystemID(ctx)
+	chassis, err := d.chassisID(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,6 +84,9 @@ func (d *Driver) attachRouter(ctx context.Context, networkID string) error {
 // defaultMTU leaves room for the Geneve header on the underlay that carries
 // the tunnels, so packets between hosts are never fragmented or dropped.
 func (d *Driver) defaultMTU(ctx context.Context, networkID string) (int, error) {
+	if d.cfg.Nested != nil {
+		return d.nestedMTU()
+	}
 	encapIP, err := d.ovs.EncapIP(ctx)
 	if err != nil {
 		return 0, err
@@ -125,7 +128,7 @@ func networkNotFound(networkID string, err error) error {
 // itself for a per-host network, this host's reference (and the switch with
 // the last one) for a shared one, which is why it needs the chassis name.
 func (d *Driver) removeSwitch(ctx context.Context, networkID string) (bool, error) {
-	chassis, err := d.ovs.SystemID(ctx)
+	chassis, err := d.chassisID(ctx)
 	if err != nil {
 		chassis = "" // a per-host network's switch goes all the same
 	}

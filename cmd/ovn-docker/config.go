@@ -13,6 +13,7 @@ import (
 
 	"github.com/sirupsen/logrus"
 
+	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/ipam"
 )
 
@@ -55,6 +56,8 @@ type serveConfig struct {
 	OrphanGrace        time.Duration
 	// Swarm: see driver.Config (--scope swarm).
 	Swarm bool
+	// Nested: the daemon runs in a VM (--mode nested); see driver.Nested.
+	Nested *driver.Nested
 }
 
 // envPrefix names the environment variable behind each flag: --nb-ca-cert
@@ -174,7 +177,7 @@ func (f flags) conn(c *connConfig, nb *string) {
 }
 
 // serveStrings are the serve settings that finish parses from text.
-type serveStrings struct{ nb, level, pools4, pools6, scope string }
+type serveStrings struct{ nb, level, pools4, pools6, scope, mode, parent, uplink string }
 
 // serveFlags registers every flag of `ovn-docker serve`.
 func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bool), out io.Writer) flags {
@@ -192,6 +195,11 @@ func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bo
 	f.dur(&c.RemoteReadyTimeout, "remote-ready-timeout", 5*time.Second,
 		"how long Join waits, on a network shared by hosts (ovn.network) or routed (ovn.router), for every chassis to have the port's flows (NB_Global hv_cfg); 0 skips it")
 
+	f.str(&s.mode, "mode", "chassis",
+		"chassis: this host runs OVS and ovn-controller, containers get veths on --bridge; nested: this host is a VM on OVN with no OVS, "+
+			"containers get VLAN interfaces of --uplink on nested ports of --parent-port, and only the NB is used (docs/nested.md)")
+	f.str(&s.parent, "parent-port", "", "with --mode nested: the VM's logical switch port, the parent of its containers' ports")
+	f.str(&s.uplink, "uplink", "", "with --mode nested: the VM's network interface bound to --parent-port")
 	f.str(&s.scope, "scope", "local",
 		"local: each Docker engine's networks are its own (ovn.network shares them between hosts); swarm: for swarm nodes, "+
 			"the swarm manager allocates every network and each node gets its settings (Docker 20.10 then makes networks only in a swarm)")
@@ -231,6 +239,9 @@ func (c *serveConfig) finish(s serveStrings) error {
 		c.Swarm = true
 	default:
 		return c.bad("scope", fmt.Errorf("must be local or swarm, not %q", s.scope))
+	}
+	if c.Nested, err = c.parseMode(s); err != nil {
+		return err
 	}
 	if c.RemoteReadyTimeout < 0 {
 		return c.bad("remote-ready-timeout", errors.New("must not be negative"))
@@ -362,4 +373,27 @@ func parseDefaultPool(s string, v6 bool) (ipam.DefaultPools, error) {
 		return d, fmt.Errorf("%q: want base=CIDR,size=N with N between the base's length and %d", s, d.Base.Addr().BitLen())
 	}
 	return d, nil
+}
+
+// parseMode reads --mode and what nested mode needs; nil for chassis.
+func (c *serveConfig) parseMode(s serveStrings) (*driver.Nested, error) {
+	switch s.mode {
+	case "chassis":
+		for name, v := range map[string]string{"parent-port": s.parent, "uplink": s.uplink} {
+			if v != "" {
+				return nil, c.bad(name, errors.New("goes with --mode nested"))
+			}
+		}
+		return nil, nil
+	case "nested":
+	default:
+		return nil, c.bad("mode", fmt.Errorf("must be chassis or nested, not %q", s.mode))
+	}
+	if s.parent == "" {
+		return nil, c.bad("parent-port", errors.New("--mode nested needs the VM's logical port"))
+	}
+	if s.uplink == "" || len(s.uplink) > 15 || strings.ContainsAny(s.uplink, "/ \t\n") {
+		return nil, c.bad("uplink", fmt.Errorf("--mode nested needs the VM's network interface, and %q is no interface name", s.uplink))
+	}
+	return &driver.Nested{Parent: s.parent, Uplink: s.uplink}, nil
 }

@@ -28,6 +28,9 @@ var badEnv = map[string]map[string]string{
 	"ready-timeout":        {"OVN_DOCKER_READY_TIMEOUT": "5"},
 	"remote-ready-timeout": {"OVN_DOCKER_REMOTE_READY_TIMEOUT": "-1s"},
 	"scope":                {"OVN_DOCKER_SCOPE": "global"},
+	"mode":                 {"OVN_DOCKER_MODE": "vm"},
+	"parent-port":          {"OVN_DOCKER_MODE": "nested", "OVN_DOCKER_PARENT_PORT": "", "OVN_DOCKER_UPLINK": "eth0"},
+	"uplink":               {"OVN_DOCKER_MODE": "nested", "OVN_DOCKER_PARENT_PORT": "vm1", "OVN_DOCKER_UPLINK": "eth0/1"},
 	"ovn-timeout":          {"OVN_DOCKER_OVN_TIMEOUT": "0s"},
 	"reconcile-interval":   {"OVN_DOCKER_RECONCILE_INTERVAL": "soon"},
 	"orphan-grace":         {"OVN_DOCKER_ORPHAN_GRACE": "-1m"},
@@ -123,3 +126,25 @@ func TestDockerAddress(t *testing.T) {
 }
 
 func noLookup(string) (string, bool) { return "", false }
+
+// --mode nested takes the VM's port and interface; chassis mode refuses them.
+func TestNestedMode(t *testing.T) {
+	c, err := parseServeFlags([]string{"--mode", "nested", "--parent-port", "vm1", "--uplink", "eth0"}, noEnv, io.Discard)
+	if err != nil || c.Nested == nil || c.Nested.Parent != "vm1" || c.Nested.Uplink != "eth0" {
+		t.Fatalf("%+v %v", c.Nested, err)
+	}
+	if c, err := parseServeFlags(nil, noEnv, io.Discard); err != nil || c.Nested != nil {
+		t.Fatalf("default: %+v %v", c.Nested, err)
+	}
+	for args, want := range map[string]string{
+		"--uplink eth0":                   "--uplink: goes with --mode nested",
+		"--mode nested --uplink eth0":     "--parent-port: --mode nested needs the VM's logical port",
+		"--mode nested --parent-port vm1": `--uplink: --mode nested needs the VM's network interface, and "" is no interface name`,
+		"--mode vm":                       `--mode: must be chassis or nested, not "vm"`,
+	} {
+		_, err := parseServeFlags(strings.Fields(args), noEnv, io.Discard)
+		if err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %q", args, err, want)
+		}
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"github.com/ovn-docker/ovn-docker/ipam"
 	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/names"
+	"github.com/ovn-docker/ovn-docker/ovs/conn"
 	"github.com/ovn-docker/ovn-docker/ovs/local"
 	"github.com/ovn-docker/ovn-docker/ovs/nb"
 	"github.com/ovn-docker/ovn-docker/plugin"
@@ -175,7 +176,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 		if err != nil {
 			return err
 		}
-		rec.docker, rec.names = dc, names.New(dc, h.nb, h.ovs.SystemID, cfg.OVNTimeout, log)
+		rec.docker, rec.names = dc, names.New(dc, h.nb, h.systemID, cfg.OVNTimeout, log)
 	}
 	srv := plugin.New(h.d, h.im, plugin.Config{CallTimeout: cfg.OVNTimeout, Log: log})
 	errc := make(chan error, 1)
@@ -218,34 +219,65 @@ type handles struct {
 	d        *driver.Driver
 	im       *ipam.Manager
 	nb       *nb.Client
-	ovs      *local.Client
+	systemID func(context.Context) (string, error) // names this host in what it owns
 	closeAll func()
 }
 
 // wire connects the handles the driver needs. They outlive ctx: calls in
-// flight at a stop still use them; closeAll ends them.
+// flight at a stop still use them; closeAll ends them. In a VM (nested
+// mode) there is no local OVS database to connect to.
 func wire(ctx context.Context, cfg serveConfig, log *logrus.Logger) (*handles, error) {
-	nbc, vs, err := connect(cfg.connConfig, log)
+	nbc, err := connectNB(cfg.connConfig, log)
 	if err != nil {
 		return nil, err
+	}
+	var vs *local.Client
+	if cfg.Nested == nil {
+		if vs, err = local.New(conn.Config{Endpoints: []string{cfg.OVS}, Log: log}); err != nil {
+			nbc.Close()
+			return nil, err
+		}
 	}
 	links, err := hostnet.New()
 	if err != nil {
 		nbc.Close()
-		vs.Close()
+		if vs != nil {
+			vs.Close()
+		}
 		return nil, err
 	}
 	hctx, stopConns := context.WithCancel(context.WithoutCancel(ctx))
 	nbc.Run(hctx)
-	vs.Run(hctx)
-	d := driver.New(nbc, vs, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
+	h := &handles{nb: nbc, systemID: nestedID(cfg.Nested)}
+	var ovsHandle driver.OVS
+	if vs != nil {
+		vs.Run(hctx)
+		h.systemID, ovsHandle = vs.SystemID, vs
+	}
+	h.d = driver.New(nbc, ovsHandle, links, driver.Config{Bridge: cfg.Bridge, ReadyTimeout: cfg.ReadyTimeout,
 		RemoteReadyTimeout: cfg.RemoteReadyTimeout,
-		Swarm:              cfg.Swarm,
-		OrphanGrace:        cfg.OrphanGrace, Log: log})
-	im := ipam.NewManager(store.New(nbc), ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
-		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: vs.SystemID, Swarm: cfg.Swarm})
-	return &handles{d: d, im: im, nb: nbc, ovs: vs,
-		closeAll: func() { stopConns(); d.Close(); nbc.Close(); vs.Close(); links.Close() }}, nil
+		Swarm:              cfg.Swarm, Nested: cfg.Nested,
+		OrphanGrace: cfg.OrphanGrace, Log: log})
+	h.im = ipam.NewManager(store.New(nbc), ipam.Config{IPv4Default: cfg.IPv4Pools, IPv6Default: cfg.IPv6Pools,
+		OrphanGrace: cfg.OrphanGrace, Log: log, SystemID: h.systemID, Swarm: cfg.Swarm})
+	h.closeAll = func() {
+		stopConns()
+		h.d.Close()
+		nbc.Close()
+		if vs != nil {
+			vs.Close()
+		}
+		links.Close()
+	}
+	return h, nil
+}
+
+// nestedID names a VM as the driver does (driver.Nested); nil outside one.
+func nestedID(n *driver.Nested) func(context.Context) (string, error) {
+	if n == nil {
+		return nil
+	}
+	return func(context.Context) (string, error) { return n.Chassis(), nil }
 }
 
 func lookupGroup(cfg serveConfig) (int, error) {

@@ -65,7 +65,7 @@ func New(cfg conn.Config) (*Client, error) {
 	c, err := conn.New("OVN northbound database", "--nb", m, cfg,
 		client.WithConditionalTable(ls, owned(&ls.ExternalIDs), &ls.Name, &ls.Ports, &ls.ExternalIDs),
 		client.WithConditionalTable(lsp, owned(&lsp.ExternalIDs), &lsp.Name, &lsp.Addresses, &lsp.PortSecurity,
-			&lsp.Options, &lsp.ExternalIDs, &lsp.Up),
+			&lsp.Options, &lsp.ExternalIDs, &lsp.Up, &lsp.ParentName, &lsp.Tag),
 		client.WithConditionalTable(as, owned(&as.ExternalIDs), &as.Name, &as.Addresses, &as.ExternalIDs),
 		client.WithTable(g, &g.NbCfg),
 	)

@@ -26,6 +26,11 @@ type Port struct {
 	Chassis    string   // options:requested-chassis
 	Up         bool
 	IfName     string // the interface name asked for inside the container, if any
+	// Parent is the VM's port of a nested port (parent_name), whose VLAN
+	// tag northd picks (tag_request 0) and Tag reads back; empty for a
+	// port of a chassis.
+	Parent string
+	Tag    int
 	// Exposed are the ports it accepts connections on where the network
 	// lets in only those (EnsureExposed); not read back.
 	Exposed []Exposed
@@ -44,8 +49,18 @@ func (p Port) model(uuid string) *nbdb.LogicalSwitchPort {
 	if p.IfName != "" {
 		ids[ifNameKey] = p.IfName
 	}
-	return &nbdb.LogicalSwitchPort{UUID: uuid, Name: p.Name, Addresses: addr, PortSecurity: addr,
-		Options: map[string]string{"requested-chassis": p.Chassis}, ExternalIDs: ovs.Mark(ids)}
+	lsp := &nbdb.LogicalSwitchPort{UUID: uuid, Name: p.Name, Addresses: addr, PortSecurity: addr,
+		Options: map[string]string{}, ExternalIDs: ovs.Mark(ids)}
+	if p.Chassis != "" {
+		lsp.Options["requested-chassis"] = p.Chassis
+	}
+	if p.Parent != "" {
+		// A nested port goes where its parent is bound: a requested
+		// chassis would only keep ovn-controller from claiming it.
+		anyTag := 0
+		lsp.ParentName, lsp.TagRequest = &p.Parent, &anyTag
+	}
+	return lsp
 }
 
 func portFromRow(lsp *nbdb.LogicalSwitchPort) *Port {
@@ -53,6 +68,12 @@ func portFromRow(lsp *nbdb.LogicalSwitchPort) *Port {
 		UUID: lsp.UUID, Name: lsp.Name, NetworkID: lsp.ExternalIDs[ovs.NetworkIDKey],
 		EndpointID: lsp.ExternalIDs[ovs.EndpointIDKey], Chassis: lsp.Options["requested-chassis"],
 		Up: lsp.Up != nil && *lsp.Up, IfName: lsp.ExternalIDs[ifNameKey],
+	}
+	if lsp.ParentName != nil {
+		p.Parent = *lsp.ParentName
+	}
+	if lsp.Tag != nil {
+		p.Tag = *lsp.Tag
 	}
 	if len(lsp.Addresses) > 0 {
 		f := strings.Fields(lsp.Addresses[0])

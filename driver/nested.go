@@ -1,0 +1,86 @@
+package driver
+
+import (
+	"context"
+	"net"
+	"time"
+
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/internal/usererr"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
+)
+
+// Nested is the daemon's mode inside a VM whose NIC, Uplink, is the OVN
+// logical port Parent: an endpoint's port is a nested port of Parent,
+// which the hypervisor's ovn-controller binds where the VM runs, and Join
+// hands Docker a VLAN sub-interface of Uplink tagged with the port's tag.
+// The VM has no OVS and needs only the Northbound database.
+type Nested struct {
+	Parent string // the VM's logical port
+	Uplink string // the VM's NIC bound to it
+}
+
+// nestedChassis prefixes what a nested daemon writes where a chassis
+// daemon writes its system-id (the creator of networks, pools and DNS
+// rows): it is no chassis, and no port ever requests it.
+const nestedChassis = "nested:"
+
+// tagTimeout bounds Join's wait for northd to tag a nested port: two of
+// its passes, milliseconds when it runs.
+const tagTimeout = 10 * time.Second
+
+// chassisID names this host in what it owns.
+func (d *Driver) chassisID(ctx context.Context) (string, error) {
+	if n := d.cfg.Nested; n != nil {
+		return n.Chassis(), nil
+	}
+	return d.ovs.SystemID(ctx)
+}
+
+// Chassis is what a nested daemon writes where a chassis daemon writes its
+// system-id.
+func (n Nested) Chassis() string { return nestedChassis + n.Parent }
+
+// portHome is where CreateEndpoint puts a port: a chassis to bind it on,
+// or a parent to nest it in.
+func (d *Driver) portHome(ctx context.Context, p *nb.Port) error {
+	if n := d.cfg.Nested; n != nil {
+		p.Parent = n.Parent
+		return nil
+	}
+	chassis, err := d.ovs.SystemID(ctx)
+	p.Chassis = chassis
+	return err
+}
+
+// joinNested gives the endpoint its VLAN sub-interface, once northd has
+// given its port a tag, and waits, like Join on a chassis, until the
+// hypervisor has the port's flows (the VM has no ovn-installed to read).
+func (d *Driver) joinNested(ctx context.Context, port *nb.Port, mtu int) error {
+	mac, err := net.ParseMAC(port.MAC)
+	if err != nil {
+		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
+			"logical port %s has an unusable MAC %q", port.Name, port.MAC)
+	}
+	tag, err := d.nb.WaitTag(ctx, port.Name, tagTimeout)
+	if err != nil {
+		return err
+	}
+	err = d.links.EnsureVLAN(hostnet.VLAN{Name: PeerIfName(port.EndpointID), Parent: d.cfg.Nested.Uplink,
+		Tag: tag, MTU: mtu, MAC: mac, Mark: linkMark(port.EndpointID)})
+	if err != nil {
+		return err
+	}
+	d.crashPoint("join-vlan")
+	d.waitChassis(ctx, port.EndpointID)
+	return nil
+}
+
+// nestedMTU: the VM's NIC is on the overlay already, its MTU the overlay's.
+func (d *Driver) nestedMTU() (int, error) {
+	mtu, err := d.links.LinkMTU(d.cfg.Nested.Uplink)
+	if err != nil {
+		return 0, err
+	}
+	return mtu, nil
+}
