@@ -28,7 +28,7 @@ demo-stop:
 # the race detector, and every fuzz target's seed corpus), then end to end
 # against real Docker, OVS and OVN. Fuzzing itself is `make fuzz`: a
 # fuzzing engine's progress depends on the machine's load, and CI must not.
-test: build env demo-stop check unit e2e test-hosts
+test: build env demo-stop check unit e2e test-hosts test-nested
 
 check:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
@@ -73,7 +73,7 @@ test-hosts: build
 test-nested: build
 	test/env/nested.sh up
 	$(GO) test -c -tags vlan -o bin/hostnet-vlan.test ./hostnet/
-	test/env/nested.sh exec vm $(CURDIR)/bin/hostnet-vlan.test -test.run VLAN -test.v
+	test/env/nested.sh exec vm /host$(CURDIR)/bin/hostnet-vlan.test -test.run VLAN -test.v
 	$(GO) test -count=1 -timeout 20m -v ./test/nested/
 
 # Only the fault tests (plugin killed, dockerd restarted, NB down, frozen or

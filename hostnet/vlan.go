@@ -45,6 +45,12 @@ func (h *Host) EnsureVLAN(v VLAN) error {
 	if err != nil {
 		return advise(kernelFailed(err, "look up device %s", v.Parent))
 	}
+	if parent.Attrs().Flags&net.FlagUp == 0 {
+		// The kernel refuses to bring a VLAN up on a down parent, with
+		// an errno that names neither.
+		return usererr.Errorf(nil, "bring it up with ip link set "+v.Parent+" up",
+			"uplink %s is down, so VLAN interface %s cannot come up", v.Parent, v.Name)
+	}
 	link, err := h.ownedLink(v.Name, v.Mark)
 	if err != nil {
 		return advise(err)

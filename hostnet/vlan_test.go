@@ -14,7 +14,13 @@ import (
 
 func TestEnsureVLAN(t *testing.T) {
 	ns, h := testNS(t)
-	run(t, ns, "ip", "link", "add", "eth0", "mtu", "1442", "type", "dummy")
+	run(t, ns, "ip", "link", "add", "eth0", "mtu", "1442", "type", "veth", "peer", "name", "eth0p")
+	v0 := VLAN{Name: "ovcdown", Parent: "eth0", Tag: 9, Mark: "m"}
+	if err := h.EnsureVLAN(v0); err == nil || !strings.Contains(err.Error(), "uplink eth0 is down") {
+		t.Fatalf("down uplink: %v", err)
+	}
+	run(t, ns, "ip", "link", "set", "eth0", "up")
+	run(t, ns, "ip", "link", "set", "eth0p", "up")
 	mac, _ := net.ParseMAC("02:42:0a:00:00:07")
 	v := VLAN{Name: "ovcabc", Parent: "eth0", Tag: 7, MAC: mac, Mark: "ovn-docker:abc"}
 	for range 2 { // a retried Join changes nothing
@@ -23,7 +29,7 @@ func TestEnsureVLAN(t *testing.T) {
 		}
 	}
 	out := run(t, ns, "ip", "-d", "link", "show", "ovcabc")
-	for _, want := range []string{"ovcabc@eth0", "mtu 1442", "state UP", "link/ether 02:42:0a:00:00:07", "vlan protocol 802.1Q id 7", "alias ovn-docker:abc"} {
+	for _, want := range []string{"ovcabc@eth0", "mtu 1442", ",UP,", "link/ether 02:42:0a:00:00:07", "vlan protocol 802.1Q id 7", "alias ovn-docker:abc"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("%q missing from:\n%s", want, out)
 		}
@@ -47,8 +53,9 @@ func TestEnsureVLAN(t *testing.T) {
 
 func TestEnsureVLANRefuses(t *testing.T) {
 	ns, h := testNS(t)
-	run(t, ns, "ip", "link", "add", "eth0", "type", "dummy")
-	run(t, ns, "ip", "link", "add", "ovcxyz", "type", "dummy")
+	run(t, ns, "ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth0p")
+	run(t, ns, "ip", "link", "set", "eth0", "up")
+	run(t, ns, "ip", "link", "add", "ovcxyz", "type", "veth", "peer", "name", "ovcxyzp")
 	for _, tc := range []struct {
 		v    VLAN
 		want string

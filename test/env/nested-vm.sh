@@ -51,7 +51,7 @@ say "docker ready"
 
 # ovn-docker: started again by nested.sh plugin start (a copy of the
 # binary, so that a rebuild never changes the running one).
-cp "$PLUGIN_BIN" /run/vm/ovn-docker
+cp "/host$PLUGIN_BIN" /run/vm/ovn-docker
 /run/vm/ovn-docker serve --mode nested --parent-port "$VM_PORT" --uplink eth0 --nb "$NB" --log-level debug \
   >>/var/log/ovn-docker.log 2>&1 &
 echo $! >/run/vm/ovn-docker.pid

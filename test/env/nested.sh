@@ -58,7 +58,10 @@ install_vm_packages() {
 
 # initramfs: busybox and the modules that mount the root (virtio, 9p,
 # overlay); its init mounts this machine's / read-only under tmpfs and
-# hands over to nested-vm.sh.
+# hands over to nested-vm.sh. The bare 9p mount stays at /host: overlayfs
+# keeps what it has read of a file that changes below it, so a binary
+# rebuilt on the machine is run (copied) from /host, which 9p never
+# caches.
 initramfs() {
   local k ver dir m f
   k=$(kernel); [ -n "$k" ] || die "no kernel in /boot ($KERNEL_PKG)"
@@ -85,6 +88,7 @@ mount -t tmpfs -o size=4g tmpfs /upper && mkdir -p /upper/u /upper/w
 mount -t overlay overlay -o lowerdir=/lower,upperdir=/upper/u,workdir=/upper/w /root || echo "initramfs: overlay failed"
 set -- $(sed -n 's/.*vminit=\([^ ]*\) vmenv=\([^ ]*\).*/\1 \2/p' /proc/cmdline)
 for d in proc sys dev; do mount --move "/$d" "/root/$d"; done
+mkdir -p /root/host && mount --move /lower /root/host
 exec switch_root /root /usr/bin/docker-init -- /bin/sh "$1" "$2"
 INIT
   chmod +x "$dir/init"
@@ -166,7 +170,7 @@ vm_plugin_start() {
     f=/run/vm/ovn-docker.pid sock=/run/docker/plugins/openvswitch.sock
     [ -f $f ] && kill "$(cat $f)" 2>/dev/null
     for i in $(seq 100); do [ -S $sock ] || break; sleep 0.1; done
-    cp "$1" /run/vm/ovn-docker && shift
+    cp "/host$1" /run/vm/ovn-docker && shift
     /run/vm/ovn-docker serve "$@" >>/var/log/ovn-docker.log 2>&1 </dev/null &
     echo $! >$f
     for i in $(seq 100); do [ -S $sock ] && exit 0; sleep 0.1; done
@@ -201,7 +205,7 @@ nested_up() {
   hv_neighbors
   vm_port
   vm_start
-  if ! ssh_vm cmp -s "$PLUGIN_BIN" /run/vm/ovn-docker; then
+  if ! ssh_vm cmp -s "/host$PLUGIN_BIN" /run/vm/ovn-docker; then
     vm_plugin_start
   fi
   wait_for 30 "logical port $VM_PORT up on $HV" vm_port_up
