@@ -110,7 +110,9 @@ type Driver struct {
 	reaper    *reaper
 	orphans   *grace.Tracker // endpoints' pieces
 	forgotten *grace.Tracker // networks Docker no longer knows
-	abandoned *abandoned
+	// nestedOrphans: in a VM, nested ports Docker no longer has.
+	nestedOrphans *grace.Tracker
+	abandoned     *abandoned
 	// chassisBehind: a wait for every chassis ran out, and none has
 	// succeeded since (said once each way, not on every Join).
 	chassisBehind atomic.Bool
@@ -133,7 +135,7 @@ func New(nb NB, o OVS, links Links, cfg Config) *Driver {
 	}
 	return &Driver{nb: nb, ovs: o, links: links, cfg: cfg, locks: newKeyedMutex(),
 		reaper: newReaper(links, cfg.Log, reaperWindow), orphans: grace.New(cfg.OrphanGrace),
-		forgotten: grace.New(cfg.OrphanGrace), abandoned: newAbandoned()}
+		forgotten: grace.New(cfg.OrphanGrace), nestedOrphans: grace.New(cfg.OrphanGrace), abandoned: newAbandoned()}
 }
 
 // crashPoint kills the daemon at a named point when a fault test asks for

@@ -84,3 +84,52 @@ func (d *Driver) nestedMTU() (int, error) {
 	}
 	return mtu, nil
 }
+
+// ReconcileNested removes, in a VM, the nested ports of the VM's port
+// whose endpoint no container of this Docker engine holds (known: every
+// endpoint ID Docker's containers have), once they have looked so on every
+// pass for the grace period, with their published ports and their VLAN
+// interface if it is still here: what a daemon stopped or killed during
+// a docker rm left. Once Docker moved a VLAN interface into a container,
+// nothing of it is left in the VM's namespace to tell from, so Docker's
+// own view is what decides (the grace period covers a CreateEndpoint whose
+// container Docker has not recorded yet). It returns the endpoints removed.
+func (d *Driver) ReconcileNested(ctx context.Context, known map[string]bool) ([]string, error) {
+	n := d.cfg.Nested
+	if n == nil {
+		return nil, nil
+	}
+	ports, err := d.nb.Ports(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var suspects []string
+	for _, p := range ports {
+		if p.Parent == n.Parent && !known[p.EndpointID] {
+			suspects = append(suspects, p.EndpointID)
+		}
+	}
+	var removed []string
+	for _, eid := range d.nestedOrphans.Observe(suspects, d.cfg.Now()) {
+		if err := d.removeNested(ctx, eid); err != nil {
+			return removed, err
+		}
+		removed = append(removed, eid)
+	}
+	return removed, nil
+}
+
+func (d *Driver) removeNested(ctx context.Context, endpointID string) error {
+	defer d.locks.lock("ep/" + endpointID)()
+	if _, err := d.nb.Unpublish(ctx, endpointID); err != nil {
+		return err
+	}
+	if err := d.links.DeleteLink(PeerIfName(endpointID), linkMark(endpointID)); err != nil {
+		return err
+	}
+	if _, err := d.nb.DeletePort(ctx, PortName(endpointID)); err != nil {
+		return err
+	}
+	d.cfg.Log.WithField("endpoint", endpointID).Warn("reconcile: removed the nested port of an endpoint Docker no longer has")
+	return nil
+}

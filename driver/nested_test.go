@@ -7,6 +7,9 @@ import (
 
 	"github.com/docker/go-plugins-helpers/network"
 	"github.com/sirupsen/logrus"
+
+	"github.com/ovn-docker/ovn-docker/hostnet"
+	"github.com/ovn-docker/ovn-docker/ovs/nb"
 )
 
 // nestedRig is a driver in a VM: no OVS at all.
@@ -65,5 +68,38 @@ func TestNestedEndpoint(t *testing.T) {
 	}
 	if len(r.links.vlans) != 0 {
 		t.Fatalf("VLAN left: %v", r.links.vlans)
+	}
+}
+
+// In a VM, reconciliation removes the nested ports of this VM's port that
+// no container of Docker's holds, after the grace period, with their VLAN
+// interface; another VM's ports, a chassis' ports and endpoints Docker
+// has are left alone.
+func TestReconcileNested(t *testing.T) {
+	r := nestedRig(t)
+	ctx := context.Background()
+	r.network(t)
+	gone, held, late := epID(1), epID(2), epID(3)
+	for _, id := range []string{gone, held, late} {
+		r.nb.ports[PortName(id)] = nb.Port{Name: PortName(id), EndpointID: id, NetworkID: nid, Parent: "vm1"}
+	}
+	r.nb.ports[PortName(epID(4))] = nb.Port{Name: PortName(epID(4)), EndpointID: epID(4), NetworkID: nid, Parent: "vm2"}
+	r.nb.ports[PortName(epID(5))] = nb.Port{Name: PortName(epID(5)), EndpointID: epID(5), NetworkID: nid, Chassis: "host1"}
+	r.links.EnsureVLAN(hostnet.VLAN{Name: PeerIfName(gone), Mark: linkMark(gone)})
+	known := map[string]bool{held: true}
+	if removed, err := r.d.ReconcileNested(ctx, known); err != nil || len(removed) != 0 {
+		t.Fatalf("first pass removed %v %v", removed, err)
+	}
+	r.clock.advance(2 * time.Minute)
+	known[late] = true // its container was recorded meanwhile
+	removed, err := r.d.ReconcileNested(ctx, known)
+	if err != nil || len(removed) != 1 || removed[0] != gone {
+		t.Fatalf("removed %v %v, want %s", removed, err, gone)
+	}
+	if _, ok := r.nb.ports[PortName(gone)]; ok {
+		t.Fatal("the orphaned port is still there")
+	}
+	if len(r.nb.ports) != 4 || len(r.links.vlans) != 0 {
+		t.Fatalf("ports %d (want 4), VLANs %v (want none)", len(r.nb.ports), r.links.vlans)
 	}
 }

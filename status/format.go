@@ -21,12 +21,17 @@ func (r *Report) Text(w io.Writer) error {
 	p := func(format string, args ...any) { fmt.Fprintf(tw, format, args...) }
 	p("HOST\n")
 	p("  chassis (system-id)\t%s\n", orDash(r.Host.SystemID))
-	if r.Host.DatapathType == "" {
+	switch {
+	case r.Host.Parent != "":
+		p("  nested in a VM\ton logical port %s (no OVS: containers on VLAN interfaces)\n", r.Host.Parent)
+	case r.Host.DatapathType == "":
 		p("  bridge\t%s (not found)\n", r.Host.Bridge)
-	} else {
+	default:
 		p("  bridge\t%s (%s datapath)\n", r.Host.Bridge, r.Host.DatapathType)
 	}
-	p("  local OVS database\t%s\n", dbState(r.Host.OVS))
+	if r.Host.Parent == "" {
+		p("  local OVS database\t%s\n", dbState(r.Host.OVS))
+	}
 	p("  OVN northbound database\t%s\n", dbState(r.OVN))
 	if r.Docker.Remote != "" {
 		p("  Docker engine\t%s\n", dbState(r.Docker))
@@ -62,8 +67,12 @@ func (r *Report) Text(w io.Writer) error {
 		p("  ENDPOINT\tNETWORK\tIP\tMAC\tOVS INTERFACE\tOVN-INSTALLED\tUP\n")
 	}
 	for _, e := range r.Endpoints {
+		iface, installed := orDash(e.Interface), yesNo(e.OVNInstalled)
+		if e.Tag != 0 {
+			iface, installed = fmt.Sprintf("VLAN %d", e.Tag), "-"
+		}
 		p("  %s\t%s\t%s\t%s\t%s\t%s\t%s\n", short(e.ID), short(e.NetworkID), orDash(strings.Join(e.IPs, ",")),
-			e.MAC, orDash(e.Interface), yesNo(e.OVNInstalled), yesNo(e.Up))
+			e.MAC, iface, installed, yesNo(e.Up))
 	}
 	if len(r.Published) > 0 {
 		p("\nPUBLISHED PORTS (%d; docker port cannot show them)\n", len(r.Published))

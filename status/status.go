@@ -56,7 +56,10 @@ type Database struct {
 
 // Host describes this chassis.
 type Host struct {
-	SystemID     string   `json:"system_id"`
+	SystemID string `json:"system_id"`
+	// Parent is the VM's logical port when the daemon runs nested in a
+	// VM (no OVS: Bridge, DatapathType and OVS stay empty).
+	Parent       string   `json:"parent_port,omitempty"`
 	Bridge       string   `json:"bridge"`
 	DatapathType string   `json:"datapath_type"`
 	OVS          Database `json:"ovs"`
@@ -90,7 +93,8 @@ type Endpoint struct {
 	LogicalPort  string   `json:"logical_port"`
 	IPs          []string `json:"ips"`
 	MAC          string   `json:"mac"`
-	Interface    string   `json:"ovs_interface"` // empty when not joined
+	Interface    string   `json:"ovs_interface"`      // empty when not joined
+	Tag          int      `json:"vlan_tag,omitempty"` // nested ports
 	OVNInstalled bool     `json:"ovn_installed"`
 	Up           bool     `json:"up"`
 }
@@ -140,7 +144,13 @@ type Options struct {
 	// Docker, when set, is this host's engine: what it no longer knows is
 	// marked stale.
 	Docker Engine
+	// Nested, when set, is the VM's port and the name the nested daemon
+	// writes as its chassis (driver.Nested); there is no OVS to read.
+	Nested *Nested
 }
+
+// Nested says where a VM's daemon is.
+type Nested struct{ Parent, Chassis string }
 
 // Engine is what status reads of this host's Docker engine.
 type Engine interface {
@@ -152,9 +162,14 @@ type Engine interface {
 // and what the other database says is still reported.
 func Collect(ctx context.Context, nb NB, pools IPAM, o OVS, opt Options) *Report {
 	r := &Report{Host: Host{Bridge: opt.Bridge, OVS: Database{Remote: opt.OVSRemote}}, OVN: Database{Remote: opt.NBRemote}}
-	octx, cancel := context.WithTimeout(ctx, opt.Timeout)
-	ifaces := r.collectOVS(octx, o)
-	cancel()
+	var ifaces map[string]*local.Iface
+	if n := opt.Nested; n != nil {
+		r.Host = Host{SystemID: n.Chassis, Parent: n.Parent}
+	} else {
+		octx, cancel := context.WithTimeout(ctx, opt.Timeout)
+		ifaces = r.collectOVS(octx, o)
+		cancel()
+	}
 	nctx, cancel := context.WithTimeout(ctx, opt.Timeout)
 	r.collectNB(nctx, nb, pools, ifaces)
 	cancel()
@@ -253,11 +268,12 @@ func (r *Report) addEndpoints(ports []*nb.Port, ifaces map[string]*local.Iface) 
 	known := map[string]bool{}
 	for _, p := range ports {
 		known[p.Name] = true
-		if r.Host.SystemID == "" || p.Chassis != r.Host.SystemID {
+		mine := r.Host.SystemID != "" && p.Chassis == r.Host.SystemID || r.Host.Parent != "" && p.Parent == r.Host.Parent
+		if !mine {
 			r.RemoteEndpoints++
 			continue
 		}
-		e := Endpoint{ID: p.EndpointID, NetworkID: p.NetworkID, LogicalPort: p.Name, IPs: p.IPs, MAC: p.MAC, Up: p.Up}
+		e := Endpoint{ID: p.EndpointID, NetworkID: p.NetworkID, LogicalPort: p.Name, IPs: p.IPs, MAC: p.MAC, Up: p.Up, Tag: p.Tag}
 		if i := ifaces[p.Name]; i != nil {
 			e.Interface, e.OVNInstalled = i.Name, i.Installed
 		}

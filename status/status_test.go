@@ -278,3 +278,38 @@ func TestReportShowsPublishedPorts(t *testing.T) {
 		t.Fatalf("report:\n%s", out.String())
 	}
 }
+
+// In a VM (nested mode) there is no OVS to read: the report names the
+// VM's port, lists the VM's nested ports as this host's with their VLAN
+// tags, and reads nothing else.
+func TestReportInAVM(t *testing.T) {
+	srv, nbc, _ := known(t)
+	ctx := context.Background()
+	sw, err := nbc.Switch(ctx, netA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const child = "e3e3e3e3e3e3"
+	p := nb.Port{Name: child, NetworkID: netA, EndpointID: child, MAC: "02:00:00:00:00:04", IPs: []string{"10.77.0.4"}, Parent: "vm1"}
+	if _, err := nbc.EnsurePort(ctx, sw, p); err != nil {
+		t.Fatal(err)
+	}
+	srv.Nbctl("set", "Logical_Switch_Port", child, "tag=7")
+	r := Collect(ctx, nbc, store.New(nbc), nil, Options{NBRemote: srv.Endpoint(), Timeout: 5 * time.Second,
+		Nested: &Nested{Parent: "vm1", Chassis: "nested:vm1"}})
+	if len(r.Endpoints) != 1 || r.Endpoints[0].ID != child || r.RemoteEndpoints != 2 || r.Host.OVS.Error != "" {
+		t.Fatalf("endpoints %+v, remote %d, OVS %+v", r.Endpoints, r.RemoteEndpoints, r.Host.OVS)
+	}
+	var out bytes.Buffer
+	if err := r.Text(&out); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"nested:vm1", "on logical port vm1 (no OVS", "VLAN 7"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("%q missing from:\n%s", want, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "local OVS database") {
+		t.Fatalf("a VM's report reads OVS:\n%s", out.String())
+	}
+}

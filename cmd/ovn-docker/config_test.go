@@ -148,3 +148,19 @@ func TestNestedMode(t *testing.T) {
 		}
 	}
 }
+
+// status reads the same mode settings: nested needs the VM's port.
+func TestStatusNestedMode(t *testing.T) {
+	c, err := parseStatusFlags(nil, envOf(map[string]string{"OVN_DOCKER_MODE": "nested", "OVN_DOCKER_PARENT_PORT": "vm1"}), io.Discard)
+	if err != nil || c.Parent != "vm1" {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if c, err := parseStatusFlags([]string{"--parent-port", "vm1"}, noEnv, io.Discard); err != nil || c.Parent != "" {
+		t.Fatalf("chassis mode keeps a parent: %+v %v", c, err)
+	}
+	for _, args := range [][]string{{"--mode", "nested"}, {"--mode", "vm"}} {
+		if _, err := parseStatusFlags(args, noEnv, io.Discard); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}

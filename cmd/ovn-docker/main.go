@@ -170,7 +170,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 		return err
 	}
 	defer h.closeAll()
-	rec := &reconciler{d: h.d, im: h.im, timeout: cfg.OVNTimeout, log: log}
+	rec := &reconciler{d: h.d, im: h.im, timeout: cfg.OVNTimeout, log: log, nested: cfg.Nested != nil}
 	if cfg.Docker != "" {
 		dc, err := dockerapi.New(cfg.Docker)
 		if err != nil {

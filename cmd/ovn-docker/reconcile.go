@@ -16,6 +16,7 @@ import (
 type engine interface {
 	Addr() string
 	Networks(ctx context.Context) ([]dockerapi.Network, error)
+	Containers(ctx context.Context) ([]dockerapi.Container, error)
 }
 
 // reconciler cleans up after crashes, lost calls and removals Docker never
@@ -28,6 +29,7 @@ type reconciler struct {
 	names   *names.Syncer // nil without Docker's API
 	timeout time.Duration
 	log     logrus.FieldLogger
+	nested  bool // in a VM: endpoints are reconciled against Docker's
 
 	dockerOK *bool // what the last pass found of Docker's API; nil before the first
 }
@@ -69,6 +71,7 @@ func (r *reconciler) once(parent context.Context) {
 	if err != nil {
 		warn(err, "address claims")
 	}
+	r.nestedEndpoints(ctx, warn)
 	if r.names != nil {
 		if err := r.names.Sync(ctx); err != nil {
 			warn(err, "DNS names of this host's containers")
@@ -118,5 +121,29 @@ func (r *reconciler) noteDocker(err error) {
 			"removed while the plugin was stopped will not be cleaned up until it can (ovn-docker status shows them as stale)")
 	case !first:
 		r.log.WithField("docker", r.docker.Addr()).Info("reading Docker's networks again")
+	}
+}
+
+// nestedEndpoints, in a VM, removes the nested ports of endpoints no
+// container of Docker's holds any more (driver.ReconcileNested).
+func (r *reconciler) nestedEndpoints(ctx context.Context, warn func(error, string)) {
+	if !r.nested || r.docker == nil {
+		return
+	}
+	cs, err := r.docker.Containers(ctx)
+	if err != nil {
+		warn(err, "nested endpoints")
+		return
+	}
+	known := map[string]bool{}
+	for _, c := range cs {
+		for _, e := range c.Endpoints {
+			if e.EndpointID != "" {
+				known[e.EndpointID] = true
+			}
+		}
+	}
+	if _, err := r.d.ReconcileNested(ctx, known); err != nil {
+		warn(err, "nested endpoints")
 	}
 }

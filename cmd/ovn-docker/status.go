@@ -12,10 +12,10 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/dockerapi"
+	"github.com/ovn-docker/ovn-docker/driver"
 	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs/conn"
 	"github.com/ovn-docker/ovn-docker/ovs/local"
-	"github.com/ovn-docker/ovn-docker/ovs/nb"
 	"github.com/ovn-docker/ovn-docker/status"
 )
 
@@ -24,6 +24,8 @@ type statusConfig struct {
 	connConfig
 	JSON    bool
 	Timeout time.Duration
+	// Parent is the VM's port when the daemon runs nested (--mode nested).
+	Parent string
 }
 
 func parseStatusFlags(args []string, lookup func(string) (string, bool), out io.Writer) (statusConfig, error) {
@@ -33,8 +35,19 @@ func parseStatusFlags(args []string, lookup func(string) (string, bool), out io.
 	f.conn(&c.connConfig, &nb)
 	f.fs.BoolVar(&c.JSON, "json", false, "print JSON for machines")
 	f.fs.DurationVar(&c.Timeout, "timeout", 3*time.Second, "how long to wait for each database")
+	var mode string
+	f.str(&mode, "mode", "chassis", "chassis, or nested when the daemon runs in a VM: no local OVS is read")
+	f.str(&c.Parent, "parent-port", "", "with --mode nested: the VM's logical switch port")
 	if err := f.parse(args); err != nil {
 		return c, err
+	}
+	switch {
+	case mode != "chassis" && mode != "nested":
+		return c, c.bad("mode", fmt.Errorf("must be chassis or nested, not %q", mode))
+	case mode == "nested" && c.Parent == "":
+		return c, c.bad("parent-port", errors.New("--mode nested needs the VM's logical port"))
+	case mode == "chassis":
+		c.Parent = ""
 	}
 	return c, c.connConfig.finish(nb)
 }
@@ -72,17 +85,27 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 func collect(cfg statusConfig) (*status.Report, error) {
 	log := logrus.New()
 	log.SetOutput(io.Discard)
-	nbc, vs, err := connect(cfg.connConfig, log)
+	nbc, err := connectNB(cfg.connConfig, log)
 	if err != nil {
 		return nil, err
 	}
 	defer nbc.Close()
-	defer vs.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	nbc.Run(ctx)
-	vs.Run(ctx)
 	opt := status.Options{Bridge: cfg.Bridge, NBRemote: strings.Join(cfg.NB, ","), OVSRemote: cfg.OVS, Timeout: cfg.Timeout}
+	var vs status.OVS
+	if cfg.Parent != "" {
+		opt.Nested = &status.Nested{Parent: cfg.Parent, Chassis: driver.Nested{Parent: cfg.Parent}.Chassis()}
+	} else {
+		lc, err := local.New(conn.Config{Endpoints: []string{cfg.OVS}, Log: log})
+		if err != nil {
+			return nil, err
+		}
+		defer lc.Close()
+		lc.Run(ctx)
+		vs = lc
+	}
 	if cfg.Docker != "" {
 		c, err := dockerapi.New(cfg.Docker)
 		if err != nil {
@@ -91,18 +114,4 @@ func collect(cfg statusConfig) (*status.Report, error) {
 		opt.Docker = c
 	}
 	return status.Collect(ctx, nbc, store.New(nbc), vs, opt), nil
-}
-
-// connect makes (but does not run) the two database clients.
-func connect(cfg connConfig, log logrus.FieldLogger) (*nb.Client, *local.Client, error) {
-	nbc, err := connectNB(cfg, log)
-	if err != nil {
-		return nil, nil, err
-	}
-	vs, err := local.New(conn.Config{Endpoints: []string{cfg.OVS}, Log: log})
-	if err != nil {
-		nbc.Close()
-		return nil, nil, err
-	}
-	return nbc, vs, nil
 }

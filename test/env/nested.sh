@@ -46,7 +46,7 @@ kernel() { ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1; }
 
 install_vm_packages() {
   local missing=() p
-  for p in qemu-system-x86 "$KERNEL_PKG" socat dropbear-bin openssh-client; do
+  for p in qemu-system-x86 "$KERNEL_PKG" socat dropbear-bin openssh-client curl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return

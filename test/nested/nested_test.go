@@ -142,6 +142,13 @@ func TestContainersInAVM(t *testing.T) {
 			t.Fatalf("no tagged frame of %s (tag %s) reached the hypervisor:\n%s", c, tag, flows)
 		}
 	}
+	// ovn-docker status in the VM lists them, with their tags.
+	st := on(t, "vm", "/run/vm/ovn-docker", "status", "--mode", "nested", "--parent-port", vmPort, "--nb", "tcp:10.0.2.100:6641")
+	for c, tag := range ports {
+		if !strings.Contains(st, "VLAN "+tag) {
+			t.Fatalf("status in the VM does not show %s's tag %s:\n%s", c, tag, st)
+		}
+	}
 	// A restarted container gets its port back and answers at once.
 	on(t, "vm", "docker", "restart", "-t", "1", "n2")
 	ip2 = on(t, "vm", "docker", "inspect", "-f", `{{.NetworkSettings.Networks.nst.IPAddress}}`, "n2")
@@ -161,4 +168,47 @@ func TestContainersInAVM(t *testing.T) {
 		t.Fatalf("n1's port is left: %s", out)
 	}
 	reaches(t, "host1", "h1", ip2, "n2")
+}
+
+// pluginCall posts one driver call to the VM's plugin socket, as Docker
+// would, and fails the test unless it succeeds.
+func pluginCall(t *testing.T, call, body string) {
+	t.Helper()
+	out := on(t, "vm", "curl", "-sS", "--unix-socket", "/run/docker/plugins/openvswitch.sock", "-d", body,
+		"http://plugin/NetworkDriver."+call)
+	if strings.Contains(out, `"Err":"`) && !strings.Contains(out, `"Err":""`) {
+		t.Fatalf("%s: %s", call, out)
+	}
+}
+
+// An endpoint the VM's Docker does not have (its container removed while
+// the plugin was down, or a call Docker never finished) loses its nested
+// port and VLAN interface to reconciliation, after the grace period.
+func TestOrphanedNestedEndpointIsRemoved(t *testing.T) {
+	on(t, "vm", "true") // the VM answers
+	if out, err := exec.Command(nestedScript, "plugin", "start", "--orphan-grace", "5s", "--reconcile-interval", "1s").CombinedOutput(); err != nil {
+		t.Fatalf("plugin start: %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command(nestedScript, "plugin", "start").Run() })
+	sh("vm", "docker", "network", "rm", "nso")
+	nid := on(t, "vm", "docker", "network", "create", "-d", "openvswitch", "--subnet", "10.182.0.0/24", "nso")
+	t.Cleanup(func() { sh("vm", "docker", "network", "rm", "nso") })
+	eid := fmt.Sprintf("%064x", time.Now().UnixNano())
+	pluginCall(t, "CreateEndpoint", fmt.Sprintf(`{"NetworkID":%q,"EndpointID":%q,"Interface":{"Address":"10.182.0.50/24"}}`, nid, eid))
+	pluginCall(t, "Join", fmt.Sprintf(`{"NetworkID":%q,"EndpointID":%q,"SandboxKey":"/var/run/docker/netns/none"}`, nid, eid))
+	if out := on(t, "vm", "ip", "-o", "link", "show", "type", "vlan"); !strings.Contains(out, "ovc"+eid[:12]) {
+		t.Fatalf("Join made no VLAN interface: %q", out)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		port := nbctl(t, "--bare", "--columns=name", "find", "Logical_Switch_Port", "name="+eid)
+		vlans := on(t, "vm", "ip", "-o", "link", "show", "type", "vlan")
+		if port == "" && vlans == "" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 60 s: port %q, VLAN interfaces %q", port, vlans)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
 }
