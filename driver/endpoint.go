@@ -117,7 +117,7 @@ func (d *Driver) EndpointOperInfo(ctx context.Context, req *network.InfoRequest)
 		"logical_switch": SwitchName(p.NetworkID), "logical_port": p.Name, "mac": p.MAC,
 		"chassis": p.Chassis, "up": fmt.Sprint(p.Up), "ovs_interface": HostIfName(req.EndpointID),
 	}
-	if p.Parent != "" {
+	if d.cfg.Nested != nil {
 		v["parent"], v["tag"] = p.Parent, fmt.Sprint(p.Tag)
 		delete(v, "ovs_interface")
 	} else if i, err := d.ovs.Interface(ctx, HostIfName(req.EndpointID)); err == nil {
@@ -139,8 +139,12 @@ func (d *Driver) checkUnique(ctx context.Context, cfg EndpointConfig, sw *nb.Swi
 			return err
 		}
 		if p != nil {
+			where := "on chassis " + p.Chassis
+			if p.Parent != "" {
+				where = "in the VM on logical port " + p.Parent
+			}
 			return usererr.Errorf(ErrInvalid, "give each host its own --ip-range, or use --ipam-driver openvswitch with --ipam-opt ovn.network="+sw.Shared,
-				"address %s is already used on OVN network %s by endpoint %s on chassis %s", ip, sw.Shared, shortID(p.EndpointID), p.Chassis)
+				"address %s is already used on OVN network %s by endpoint %s %s", ip, sw.Shared, shortID(p.EndpointID), where)
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"time"
 
@@ -20,11 +21,6 @@ type Nested struct {
 	Uplink string // the VM's NIC bound to it
 }
 
-// nestedChassis prefixes what a nested daemon writes where a chassis
-// daemon writes its system-id (the creator of networks, pools and DNS
-// rows): it is no chassis, and no port ever requests it.
-const nestedChassis = "nested:"
-
 // tagTimeout bounds Join's wait for northd to tag a nested port: two of
 // its passes, milliseconds when it runs.
 const tagTimeout = 10 * time.Second
@@ -39,7 +35,7 @@ func (d *Driver) chassisID(ctx context.Context) (string, error) {
 
 // Chassis is what a nested daemon writes where a chassis daemon writes its
 // system-id.
-func (n Nested) Chassis() string { return nestedChassis + n.Parent }
+func (n Nested) Chassis() string { return nb.NestedChassis(n.Parent) }
 
 // portHome is where CreateEndpoint puts a port: a chassis to bind it on,
 // or a parent to nest it in.
@@ -61,6 +57,13 @@ func (d *Driver) joinNested(ctx context.Context, port *nb.Port, mtu int) error {
 	if err != nil {
 		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
 			"logical port %s has an unusable MAC %q", port.Name, port.MAC)
+	}
+	if up, err := d.links.LinkMTU(d.cfg.Nested.Uplink); err != nil {
+		return err
+	} else if mtu > up {
+		// The kernel refuses it with a bare "invalid argument".
+		return usererr.Errorf(ErrInvalid, fmt.Sprintf("give the network -o %s=%d or less", OptMTU, up),
+			"network %s has MTU %d, more than uplink %s's %d", shortID(port.NetworkID), mtu, d.cfg.Nested.Uplink, up)
 	}
 	tag, err := d.nb.WaitTag(ctx, port.Name, tagTimeout)
 	if err != nil {

@@ -26,7 +26,9 @@ func (v VLAN) validate() error {
 		return fmt.Errorf("VLAN interface name %q must be 1 to 15 bytes", v.Name)
 	}
 	if v.Tag < 1 || v.Tag > 4094 {
-		return fmt.Errorf("VLAN tag %d of %s is not in 1-4094", v.Tag, v.Name)
+		// northd may give 4095, which Linux cannot carry.
+		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
+			"VLAN tag %d of %s is not one Linux can use (1-4094)", v.Tag, v.Name)
 	}
 	return nil
 }

@@ -61,7 +61,7 @@ func TestEnsureVLANRefuses(t *testing.T) {
 		want string
 	}{
 		{VLAN{Name: "ovcnew", Parent: "eth9", Tag: 3}, "uplink eth9 does not exist"},
-		{VLAN{Name: "ovcnew", Parent: "eth0", Tag: 0}, "not in 1-4094"},
+		{VLAN{Name: "ovcnew", Parent: "eth0", Tag: 0}, "(1-4094)"},
 		{VLAN{Name: "ovcxyz", Parent: "eth0", Tag: 3, Mark: "ovn-docker:xyz"}, "does not carry ovn-docker's mark"},
 	} {
 		err := h.EnsureVLAN(tc.v)

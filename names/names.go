@@ -163,11 +163,11 @@ func Want(cs []dockerapi.Container, ports []*nb.Port, routed map[string]bool, ch
 }
 
 // Endpoints are the ports, by endpoint, whose names this host keeps: bound
-// here, on routed networks, with an address.
+// here (or nested in this VM), on routed networks, with an address.
 func Endpoints(ports []*nb.Port, routed map[string]bool, chassis string) map[string]*nb.Port {
 	out := map[string]*nb.Port{}
 	for _, p := range ports {
-		if p.Chassis == chassis && routed[p.NetworkID] && len(p.IPs) > 0 {
+		if p.Home() == chassis && routed[p.NetworkID] && len(p.IPs) > 0 {
 			out[p.EndpointID] = p
 		}
 	}

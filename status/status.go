@@ -268,8 +268,7 @@ func (r *Report) addEndpoints(ports []*nb.Port, ifaces map[string]*local.Iface) 
 	known := map[string]bool{}
 	for _, p := range ports {
 		known[p.Name] = true
-		mine := r.Host.SystemID != "" && p.Chassis == r.Host.SystemID || r.Host.Parent != "" && p.Parent == r.Host.Parent
-		if !mine {
+		if r.Host.SystemID == "" || p.Home() != r.Host.SystemID {
 			r.RemoteEndpoints++
 			continue
 		}

@@ -107,7 +107,7 @@ func (c *Client) boundEndpoints(ctx context.Context) (map[string]string, error) 
 	}
 	bound := map[string]string{}
 	for _, p := range ports {
-		bound[p.ExternalIDs[ovs.EndpointIDKey]] = p.Options["requested-chassis"]
+		bound[p.ExternalIDs[ovs.EndpointIDKey]] = portFromRow(p).Home()
 	}
 	return bound, nil
 }

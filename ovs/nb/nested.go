@@ -3,16 +3,27 @@ package nb
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
 
 	"github.com/ovn-docker/ovn-docker/internal/usererr"
-	"github.com/ovn-docker/ovn-docker/ovs"
 	"github.com/ovn-docker/ovn-docker/ovs/conn"
 	"github.com/ovn-docker/ovn-docker/ovs/nbdb"
 )
+
+// NestedChassis is what a daemon nested in a VM on logical port parent
+// writes where a chassis daemon writes its system-id: the creator of
+// networks, pools and DNS rows, and the home of its ports.
+func NestedChassis(parent string) string { return "nested:" + parent }
+
+// Home is the chassis, or the nested VM, whose daemon keeps p.
+func (p Port) Home() string {
+	if p.Parent != "" {
+		return NestedChassis(p.Parent)
+	}
+	return p.Chassis
+}
 
 // ErrNoTag: northd has not given a nested port its VLAN tag in time.
 var ErrNoTag = errors.New("has no VLAN tag")
@@ -20,20 +31,22 @@ var ErrNoTag = errors.New("has no VLAN tag")
 // WaitTag returns the VLAN tag northd gave nested port name (tag_request
 // 0): northd writes it on its pass after the one that binds the port in
 // the Southbound database, so a Join right after CreateEndpoint may come
-// first. The OVSDB server holds the wait, at most timeout.
+// first. The OVSDB server holds the wait, at most timeout, on its own
+// budget (the call's may be shorter); the tag is read in the same
+// transaction, since the cache may get the update after the wait's reply.
 func (c *Client) WaitTag(ctx context.Context, name string, timeout time.Duration) (int, error) {
 	p, err := c.Port(ctx, name)
 	if err != nil || p.Tag != 0 {
 		return p.tagOrZero(), err
 	}
-	op := conn.Wait(nbdb.LogicalSwitchPortTable, ovsdb.WaitConditionNotEqual, []ovsdb.Condition{conn.NameIs(name)},
-		ovsdb.Row{"tag": ovsdb.OvsSet{GoSet: []any{}}})
-	op.Columns = []string{"tag"}
+	byUUID := []ovsdb.Condition{conn.UUIDIs(p.UUID)}
+	wait := conn.Wait(nbdb.LogicalSwitchPortTable, ovsdb.WaitConditionNotEqual, byUUID, ovsdb.Row{"tag": ovsdb.OvsSet{GoSet: []any{}}})
 	ms := int(timeout.Milliseconds())
-	op.Timeout = &ms
-	wctx, cancel := context.WithTimeout(ctx, timeout+2*time.Second)
+	wait.Timeout = &ms
+	read := ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.LogicalSwitchPortTable, Where: byUUID, Columns: []string{"_uuid", "name", "tag"}}
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout+2*time.Second)
 	defer cancel()
-	_, err = c.Transact(wctx, op)
+	res, err := c.Transact(wctx, wait, read)
 	switch {
 	case conn.FailedAt(err, 0):
 		return 0, usererr.Errorf(ErrNoTag, "check that ovn-northd runs, and try again",
@@ -41,13 +54,14 @@ func (c *Client) WaitTag(ctx context.Context, name string, timeout time.Duration
 	case err != nil:
 		return 0, c.Failed(err, "wait for the VLAN tag of logical port "+name)
 	}
-	if p, err = c.Port(ctx, name); err != nil {
+	rows, err := conn.Decode[*nbdb.LogicalSwitchPort](c.Conn, nbdb.LogicalSwitchPortTable, res[1].Rows)
+	if err != nil {
 		return 0, err
 	}
-	if p.Tag == 0 {
-		return 0, fmt.Errorf("logical port %s: %w", name, ovs.ErrNotFound)
+	if len(rows) == 0 || rows[0].Tag == nil {
+		return 0, c.NotFound("logical port " + name)
 	}
-	return p.Tag, nil
+	return *rows[0].Tag, nil
 }
 
 func (p *Port) tagOrZero() int {

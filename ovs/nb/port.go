@@ -103,10 +103,11 @@ func (c *Client) createPortOnSwitch(s *Switch, p Port) ([]ovsdb.Operation, error
 	return append(append(append(ops, add...), joinGroupOps(s, newPort)...), acl...), err
 }
 
-// updatePort brings an existing port to p.
+// updatePort brings an existing port to p, its parent included (a port
+// left without one would never be tagged).
 func (c *Client) updatePort(uuid string, p Port) ([]ovsdb.Operation, error) {
 	m := p.model(uuid)
-	return c.DB().Where(m).Update(m, &m.Addresses, &m.PortSecurity, &m.Options, &m.ExternalIDs)
+	return c.DB().Where(m).Update(m, &m.Addresses, &m.PortSecurity, &m.Options, &m.ExternalIDs, &m.ParentName, &m.TagRequest)
 }
 
 // Calls.
