@@ -46,8 +46,8 @@ func parseStatusFlags(args []string, lookup func(string) (string, bool), out io.
 		return c, c.bad("mode", fmt.Errorf("must be chassis or nested, not %q", mode))
 	case mode == "nested" && c.Parent == "":
 		return c, c.bad("parent-port", errors.New("--mode nested needs the VM's logical port"))
-	case mode == "chassis":
-		c.Parent = ""
+	case mode == "chassis" && c.Parent != "":
+		return c, c.bad("parent-port", errors.New("goes with --mode nested"))
 	}
 	return c, c.connConfig.finish(nb)
 }
