@@ -69,9 +69,12 @@ stop_pid() {
   rm -f "$f"
 }
 
+# install_packages [PKG...]: installs those of the packages (default: the
+# bed's) that are missing.
 install_packages() {
   local missing=() p
-  for p in openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 util-linux; do
+  [ $# -gt 0 ] || set -- openvswitch-switch ovn-central ovn-host docker.io busybox-static ethtool iproute2 util-linux
+  for p in "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return

@@ -45,15 +45,7 @@ VM_DIR=$BED/$VM
 kernel() { ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -1; }
 
 install_vm_packages() {
-  local missing=() p
-  for p in qemu-system-x86 "$KERNEL_PKG" socat dropbear-bin openssh-client curl; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
-  done
-  [ ${#missing[@]} -eq 0 ] && return
-  log "installing ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq || die "apt-get update failed"
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || die "apt-get install failed"
+  install_packages qemu-system-x86 "$KERNEL_PKG" socat dropbear-bin openssh-client curl
 }
 
 # initramfs: busybox and the modules that mount the root (virtio, 9p,
