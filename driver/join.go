@@ -121,10 +121,9 @@ func bridgeNotFound(bridge string, err error) error {
 // plug makes the veth pair and puts its host end on the bridge. Errors of
 // the host and of OVS name the devices, which carry the endpoint's ID.
 func (d *Driver) plug(ctx context.Context, port *nb.Port, mtu int, br *local.Bridge) error {
-	mac, err := net.ParseMAC(port.MAC)
+	mac, err := portMAC(port)
 	if err != nil {
-		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
-			"logical port %s has an unusable MAC %q", port.Name, port.MAC)
+		return err
 	}
 	host := HostIfName(port.EndpointID)
 	err = d.links.EnsureVeth(hostnet.Veth{
@@ -140,6 +139,16 @@ func (d *Driver) plug(ctx context.Context, port *nb.Port, mtu int, br *local.Bri
 		Name: host, LogicalPort: port.Name, MAC: port.MAC, EndpointID: port.EndpointID,
 	})
 	return bridgeNotFound(br.Name, err)
+}
+
+// portMAC is the MAC the port's interface must have.
+func portMAC(port *nb.Port) (net.HardwareAddr, error) {
+	mac, err := net.ParseMAC(port.MAC)
+	if err != nil {
+		return nil, usererr.Errorf(nil, "disconnect the container from the network and connect it again",
+			"logical port %s has an unusable MAC %q", port.Name, port.MAC)
+	}
+	return mac, nil
 }
 
 // waitInstalled does not fail the join on expiry: the port works as soon as

@@ -3,7 +3,6 @@ package driver
 import (
 	"context"
 	"fmt"
-	"net"
 	"time"
 
 	"github.com/ovn-docker/ovn-docker/hostnet"
@@ -53,10 +52,9 @@ func (d *Driver) portHome(ctx context.Context, p *nb.Port) error {
 // given its port a tag, and waits, like Join on a chassis, until the
 // hypervisor has the port's flows (the VM has no ovn-installed to read).
 func (d *Driver) joinNested(ctx context.Context, port *nb.Port, mtu int) error {
-	mac, err := net.ParseMAC(port.MAC)
+	mac, err := portMAC(port)
 	if err != nil {
-		return usererr.Errorf(nil, "disconnect the container from the network and connect it again",
-			"logical port %s has an unusable MAC %q", port.Name, port.MAC)
+		return err
 	}
 	if up, err := d.links.LinkMTU(d.cfg.Nested.Uplink); err != nil {
 		return err
