@@ -54,6 +54,8 @@ type serveConfig struct {
 	IPv6Pools          ipam.DefaultPools
 	Reconcile          time.Duration
 	OrphanGrace        time.Duration
+	// Pprof: where Go's profiler listens (--pprof); empty: nowhere.
+	Pprof string
 	// Swarm: see driver.Config (--scope swarm).
 	Swarm bool
 	// Nested: the daemon runs in a VM (--mode nested); see driver.Nested.
@@ -207,6 +209,7 @@ func serveFlags(c *serveConfig, s *serveStrings, lookup func(string) (string, bo
 		"how long a call waits for an unreachable OVN or OVS database before failing; on SIGTERM, calls in flight get this plus --ready-timeout to finish")
 	f.dur(&c.Reconcile, "reconcile-interval", 30*time.Second, "how often to look for and clean up what crashes and lost calls left behind")
 	f.dur(&c.OrphanGrace, "orphan-grace", time.Minute, "how long an endpoint or address claim must look orphaned before it is cleaned up")
+	f.str(&c.Pprof, "pprof", "", "loopback HOST:PORT where Go's profiler answers (/debug/pprof/), for finding what a slow or big daemon spends on; empty: off")
 	return f
 }
 
@@ -259,6 +262,9 @@ func (c *serveConfig) finish(s serveStrings) error {
 	}
 	if c.Socket == "" {
 		return c.bad("socket", errors.New("must not be empty"))
+	}
+	if err := checkPprof(c.Pprof); err != nil {
+		return c.bad("pprof", err)
 	}
 	if c.IPv4Pools, err = parseDefaultPool(s.pools4, false); err != nil {
 		return c.bad("default-pool", err)

@@ -34,6 +34,7 @@ var badEnv = map[string]map[string]string{
 	"ovn-timeout":          {"OVN_DOCKER_OVN_TIMEOUT": "0s"},
 	"reconcile-interval":   {"OVN_DOCKER_RECONCILE_INTERVAL": "soon"},
 	"orphan-grace":         {"OVN_DOCKER_ORPHAN_GRACE": "-1m"},
+	"pprof":                {"OVN_DOCKER_PPROF": "0.0.0.0:6060"},
 }
 
 // A bad value in any variable stops serve at start, exit status 2, with a

@@ -164,6 +164,7 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	defer l.Close()
 	log.WithField("socket", cfg.Socket).Info("listening")
 	notify(log, daemon.SdNotifyReady)
+	servePprof(ctx, cfg.Pprof, log)
 
 	h, err := wire(ctx, cfg, log)
 	if err != nil {

@@ -93,3 +93,23 @@ func Cached[T model.Model](ctx context.Context, c *Conn, what string, pred func(
 	}
 	return found, nil
 }
+
+// Shallow returns every cached row of table without copying them: they are
+// the cache's own and must only be read (libovsdb copies a row before it
+// changes it, so a reader never sees one change under it). Scanning 10 000
+// cached ports this way costs no copies; Cached would deep-copy each.
+func Shallow[T model.Model](ctx context.Context, c *Conn, table string) ([]T, error) {
+	if err := c.WaitReady(ctx); err != nil {
+		return nil, err
+	}
+	rc := c.client.Cache().Table(table)
+	if rc == nil {
+		return nil, nil
+	}
+	rows := rc.RowsShallow()
+	out := make([]T, 0, len(rows))
+	for _, m := range rows {
+		out = append(out, m.(T))
+	}
+	return out, nil
+}

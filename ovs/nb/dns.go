@@ -44,7 +44,11 @@ func (c *Client) SyncNames(ctx context.Context, chassis string, want []Names, ke
 	if err != nil {
 		return 0, 0, err
 	}
-	bound, err := c.boundEndpoints(ctx)
+	check := map[string]string{}
+	for _, r := range rows {
+		check[r.ExternalIDs[ovs.EndpointIDKey]] = r.ExternalIDs[chassisKey]
+	}
+	bound, err := c.boundEndpoints(ctx, check)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -98,16 +102,44 @@ func sortNames(rows []*nbdb.DNS, chassis string, bound map[string]string, keep [
 }
 
 // boundEndpoints maps each endpoint with a logical port to the chassis
-// the port is bound to, read from the server after the DNS rows, so a row
-// made meanwhile finds its port.
-func (c *Client) boundEndpoints(ctx context.Context) (map[string]string, error) {
-	ports, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable, ours())
+// the port is bound to, as the cache has them: reading every host's ports
+// from the server instead cost 10 MB of JSON per call at 10 000 endpoints
+// (docs/benchmarks.md). The endpoints of check that the cache shows
+// nowhere, or elsewhere than check says ("": anywhere), are read from the
+// server, since a port made a moment ago, here or on another host, may not
+// be in the cache yet: callers remove what has no port, and must not
+// remove what a new port needs.
+func (c *Client) boundEndpoints(ctx context.Context, check map[string]string) (map[string]string, error) {
+	ports, err := conn.Shallow[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable)
 	if err != nil {
 		return nil, err
 	}
 	bound := map[string]string{}
 	for _, p := range ports {
 		bound[p.ExternalIDs[ovs.EndpointIDKey]] = portFromRow(p).Home()
+	}
+	var ops []ovsdb.Operation
+	for eid, want := range check {
+		if home, ok := bound[eid]; !ok || (want != "" && home != want) {
+			ops = append(ops, ovsdb.Operation{Op: ovsdb.OperationSelect, Table: nbdb.LogicalSwitchPortTable,
+				Where: []ovsdb.Condition{endpointIs(eid), ours()}})
+		}
+	}
+	if len(ops) == 0 {
+		return bound, nil
+	}
+	res, err := c.TransactIdempotent(ctx, ops...)
+	if err != nil {
+		return nil, c.Failed(err, "read the logical ports of DNS names")
+	}
+	for _, r := range res {
+		found, err := conn.Decode[*nbdb.LogicalSwitchPort](c.Conn, nbdb.LogicalSwitchPortTable, r.Rows)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range found {
+			bound[p.ExternalIDs[ovs.EndpointIDKey]] = portFromRow(p).Home()
+		}
 	}
 	return bound, nil
 }

@@ -300,7 +300,13 @@ func (c *Client) orphanACLs(ctx context.Context) ([]string, []ovsdb.Operation, e
 	if err != nil {
 		return nil, nil, err
 	}
-	bound, err := c.boundEndpoints(ctx)
+	check := map[string]string{}
+	for _, a := range acls {
+		if eid := a.ExternalIDs[ovs.EndpointIDKey]; eid != "" {
+			check[eid] = ""
+		}
+	}
+	bound, err := c.boundEndpoints(ctx, check)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -221,10 +221,13 @@ func (c *Client) DeletePort(ctx context.Context, name string) (deleted bool, err
 }
 
 // Ports lists every driver-owned logical port, on any chassis, as the
-// server has them.
+// cache has them: the monitor follows exactly these rows, and reading them
+// from the server instead decoded every host's ports anew on each
+// reconcile pass and names sync, most of the daemon's memory and time at
+// 10 000 endpoints (docs/benchmarks.md). What acts on a port found here
+// reads it again under the endpoint's lock.
 func (c *Client) Ports(ctx context.Context) ([]*Port, error) {
-	rows, err := conn.Select[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable,
-		ours())
+	rows, err := conn.Shallow[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable)
 	if err != nil {
 		return nil, err
 	}

@@ -325,7 +325,11 @@ func (c *Client) PrunePublished(ctx context.Context) ([]string, error) {
 	if err != nil || len(lbs) == 0 {
 		return nil, err
 	}
-	bound, err := c.boundEndpoints(ctx)
+	check := map[string]string{}
+	for _, lb := range lbs {
+		check[lb.ExternalIDs[ovs.EndpointIDKey]] = ""
+	}
+	bound, err := c.boundEndpoints(ctx, check)
 	if err != nil {
 		return nil, err
 	}

@@ -136,7 +136,11 @@ var exposedOptions = map[string]any{"com.docker.network.endpoint.exposedports": 
 // endpoint makes endpoint i; exposed, it exposes two ports as docker run
 // --expose 80 --expose 53/udp would.
 func (s *server) endpoint(b *testing.B, i int, exposed bool) map[string]any {
-	ep := map[string]any{"NetworkID": s.nid, "EndpointID": fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i)}
+	return s.endpointWithID(b, fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i), i, exposed)
+}
+
+func (s *server) endpointWithID(b *testing.B, id string, i int, exposed bool) map[string]any {
+	ep := map[string]any{"NetworkID": s.nid, "EndpointID": id}
 	req := map[string]any{"NetworkID": ep["NetworkID"], "EndpointID": ep["EndpointID"],
 		"Interface": map[string]string{"Address": fmt.Sprintf("10.200.%d.%d/16", 1+i/250, 1+i%250)}}
 	if exposed {
@@ -182,25 +186,29 @@ func BenchmarkPythonDriverCycle(b *testing.B) {
 	b.Cleanup(func() { exec.Command("ovn-nbctl", "--if-exists", "ls-del", ls).Run() })
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		eid := fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i)
-		mac := fmt.Sprintf("02:00:00:00:%02x:%02x", i/256%256, i%256)
-		ip := fmt.Sprintf("10.201.%d.%d", 1+i/250, 1+i%250)
-		outside, inside := eid[:15], eid[:13]+"_c"
-		// CreateEndpoint
-		sh(b, "ovn-nbctl", "lsp-add", ls, eid)
-		sh(b, "ovn-nbctl", "lsp-set-addresses", eid, mac+" "+ip)
-		// Join
-		sh(b, "ovn-nbctl", "--if-exists", "get", "Logical_Switch_Port", eid, "addresses")
-		sh(b, "ip", "link", "add", inside, "type", "veth", "peer", "name", outside)
-		sh(b, "ip", "link", "set", "dev", inside, "address", mac)
-		sh(b, "ip", "link", "set", outside, "up")
-		sh(b, "ovs-vsctl", "--timeout=5", "add-port", "br-int", outside)
-		sh(b, "ovs-vsctl", "--timeout=5", "set", "interface", outside, "external_ids:attached-mac="+mac,
-			"external_ids:iface-id="+eid, "external_ids:vm-id=bench", "external_ids:iface-status=active")
-		// Leave
-		sh(b, "ip", "link", "delete", outside)
-		sh(b, "ovs-vsctl", "--timeout=5", "--if-exists", "del-port", outside)
-		// DeleteEndpoint
-		sh(b, "ovn-nbctl", "lsp-del", eid)
+		pythonCycle(b, ls, fmt.Sprintf("%016x%048x", time.Now().UnixNano(), i), i)
 	}
+}
+
+// pythonCycle is the Python driver's four calls for endpoint eid, number i.
+func pythonCycle(b *testing.B, ls, eid string, i int) {
+	mac := fmt.Sprintf("02:00:00:%02x:%02x:%02x", i/65536%256, i/256%256, i%256)
+	ip := fmt.Sprintf("10.201.%d.%d", 1+i/250, 1+i%250)
+	outside, inside := eid[:15], eid[:13]+"_c"
+	// CreateEndpoint
+	sh(b, "ovn-nbctl", "lsp-add", ls, eid)
+	sh(b, "ovn-nbctl", "lsp-set-addresses", eid, mac+" "+ip)
+	// Join
+	sh(b, "ovn-nbctl", "--if-exists", "get", "Logical_Switch_Port", eid, "addresses")
+	sh(b, "ip", "link", "add", inside, "type", "veth", "peer", "name", outside)
+	sh(b, "ip", "link", "set", "dev", inside, "address", mac)
+	sh(b, "ip", "link", "set", outside, "up")
+	sh(b, "ovs-vsctl", "--timeout=5", "add-port", "br-int", outside)
+	sh(b, "ovs-vsctl", "--timeout=5", "set", "interface", outside, "external_ids:attached-mac="+mac,
+		"external_ids:iface-id="+eid, "external_ids:vm-id=bench", "external_ids:iface-status=active")
+	// Leave
+	sh(b, "ip", "link", "delete", outside)
+	sh(b, "ovs-vsctl", "--timeout=5", "--if-exists", "del-port", outside)
+	// DeleteEndpoint
+	sh(b, "ovn-nbctl", "lsp-del", eid)
 }

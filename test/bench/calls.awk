@@ -1,6 +1,8 @@
-# Each NetworkDriver call's mean duration, from ovn-docker debug log lines
-# on stdin (call=/NetworkDriver.X took=D). Used by the docker-run scripts.
-match($0, /call=\/NetworkDriver\.[A-Za-z]+ took=[^ ]+/) {
+# Each plugin call's mean duration, from ovn-docker debug log lines on
+# stdin (call=/NetworkDriver.X or /IpamDriver.X took=D; the IPAM calls
+# come from networks with --ipam-driver openvswitch). Used by the
+# docker-run scripts.
+match($0, /call=\/(NetworkDriver|IpamDriver)\.[A-Za-z]+ took=[^ ]+/) {
   split(substr($0, RSTART, RLENGTH), f, " ")
   split(f[1], c, ".")
   t = f[2]; sub(/took=/, "", t); gsub(/"/, "", t)
