@@ -92,6 +92,7 @@ bench: build env demo-stop
 	$(GO) test -run '^$$' -bench ClaimRelease -benchtime 2000x -count 5 ./ipam/
 	test/bench/docker-run.sh 30
 	test/bench/hosts-run.sh 30
+	test/bench/claims-fanout.sh 1000
 
 # The managed plugin, created in the local engine as $(PLUGIN):latest.
 PLUGIN ?= openvswitch

@@ -10,7 +10,8 @@
 # by the 3 hosts (PORTS=0 skips that). For each phase it reports, per call:
 #   - the bytes a Southbound monitor of every table and column receives
 #     (fanout sbmon: monitor_cond_since like ovn-controller's, bytes counted
-#     as read from the SB socket; ovn-controller's own monitor is a subset);
+#     as read from the SB socket; ovn-controller's own monitor is a subset
+#     that takes every Address_Set row and column, so for claims the same);
 #   - CPU (utime+stime from /proc/PID/stat) of ovn-controller on host1,
 #     host2 and host3, ovn-northd, the NB and SB ovsdb-servers and host1's
 #     ovn-docker, minus an idle window of the same wall time taken right
@@ -203,11 +204,14 @@ for p in $PHASES; do
     }' "$work/$p.use0" "$work/$p.use1" "$work/$p-idle.use0" "$work/$p-idle.use1"
 done
 echo
-echo "idle windows: CPU ms over the window by process; the SB monitor's line"
+echo "the SB monitor over each phase: rows updated by table, and the last notification as received"
+for p in $PHASES; do printf '  %-20s %s\n' "$p" "$(cut -d' ' -f3- "$work/$p.sb")"; done
+echo
+echo "idle windows: CPU ms over the window by process; the SB monitor's notifications and bytes"
 for p in $PHASES; do
-  printf '  %-20s %6ss  %s| %s\n' "$p-idle" "$(cat "$work/$p-idle.wall")" \
+  printf '  %-21s %7ss  %s| %s\n' "$p-idle" "$(cat "$work/$p-idle.wall")" \
     "$(join <(sort "$work/$p-idle.use0") <(sort "$work/$p-idle.use1") | awk '{ printf "%s %d  ", $1, $3 - $2 }')" \
-    "$(cat "$work/$p-idle.sb")"
+    "$(cut -d' ' -f1-2 "$work/$p-idle.sb")"
 done
 echo
 # Table nodes (NB_*, SB_*, OVS_*) and the controller's input-like nodes run

@@ -20,13 +20,14 @@
 //	    DeleteEndpoint of every endpoint ID of IN
 //	fanout sbmon SOCKET
 //	    monitors every table and column of the Southbound database at
-//	    SOCKET, as ovn-controller does (monitor_cond_since, update3
-//	    notifications; ovn-controller's own monitor is a subset: it leaves
-//	    out some columns and conditions some tables on its datapaths).
+//	    SOCKET, as ovn-controller does (monitor_cond_since, columns named,
+//	    update3 notifications; ovn-controller's own monitor is a subset:
+//	    it leaves out some columns and conditions some tables on its
+//	    datapaths, but takes every Address_Set row and column).
 //	    Prints "ready …" once the initial contents have arrived, then on
 //	    every SIGUSR1 one line with what arrived since the previous line:
 //	    notifications, bytes (exactly as read from the socket), rows per
-//	    table. Exits on SIGTERM.
+//	    table, and the last notification as received. Exits on SIGTERM.
 //	fanout nbset SOCKET PREFIX COLUMN N
 //	fanout nbunset SOCKET PREFIX COLUMN N
 //	fanout nbdrop SOCKET PREFIX N
@@ -230,6 +231,7 @@ type counts struct {
 	notifications int
 	bytes         int64
 	rows          map[string]int
+	last          []byte // the last notification, as received
 }
 
 func (c *counts) report(w io.Writer) {
@@ -240,8 +242,12 @@ func (c *counts) report(w io.Writer) {
 		tables = append(tables, fmt.Sprintf("%s:%d", t, n))
 	}
 	sort.Strings(tables)
-	fmt.Fprintf(w, "notifications=%d bytes=%d rows=%s\n", c.notifications, c.bytes, strings.Join(tables, ","))
-	c.notifications, c.bytes, c.rows = 0, 0, map[string]int{}
+	last := string(c.last)
+	if len(last) > 600 {
+		last = last[:600] + "…"
+	}
+	fmt.Fprintf(w, "notifications=%d bytes=%d rows=%s last=%s\n", c.notifications, c.bytes, strings.Join(tables, ","), last)
+	c.notifications, c.bytes, c.rows, c.last = 0, 0, map[string]int{}, nil
 }
 
 // countingReader counts the bytes read from the socket: the decoder's
@@ -282,11 +288,20 @@ func sbmon(sock string) {
 	send(map[string]any{"id": "schema", "method": "get_schema", "params": []string{"OVN_Southbound"}})
 	var m rpc
 	check(dec.Decode(&m))
-	var schema struct{ Tables map[string]json.RawMessage }
+	var schema struct {
+		Tables map[string]struct{ Columns map[string]json.RawMessage }
+	}
 	check(json.Unmarshal(m.Result, &schema))
+	// Columns named, as an IDL names them: without a list the server
+	// would add each row's _version to every update.
 	reqs := map[string]any{}
-	for t := range schema.Tables {
-		reqs[t] = []any{map[string]any{}}
+	for t, ts := range schema.Tables {
+		var cols []string
+		for c := range ts.Columns {
+			cols = append(cols, c)
+		}
+		sort.Strings(cols)
+		reqs[t] = []any{map[string]any{"columns": cols}}
 	}
 	send(map[string]any{"id": "monitor", "method": "monitor_cond_since",
 		"params": []any{"OVN_Southbound", "fanout", reqs, "00000000-0000-0000-0000-000000000000"}})
@@ -315,10 +330,12 @@ func sbmon(sock string) {
 		}
 	}()
 	for {
-		m = rpc{}
-		if err := dec.Decode(&m); err != nil {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
 			die("southbound monitor: " + err.Error())
 		}
+		m = rpc{}
+		check(json.Unmarshal(raw, &m))
 		// Bytes of this message: what was read up to the end of it. The
 		// decoder reads ahead, so what it holds unread is not counted yet.
 		end := cr.n - int64(dec.Buffered().(*bytes.Reader).Len())
@@ -333,6 +350,7 @@ func sbmon(sock string) {
 			c.mu.Lock()
 			c.notifications++
 			c.bytes += end - base
+			c.last = raw
 			for t, rows := range updates {
 				c.rows[t] += len(rows)
 			}
