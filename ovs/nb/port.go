@@ -224,8 +224,9 @@ func (c *Client) DeletePort(ctx context.Context, name string) (deleted bool, err
 // cache has them: the monitor follows exactly these rows, and reading them
 // from the server instead decoded every host's ports anew on each
 // reconcile pass and names sync, most of the daemon's memory and time at
-// 10 000 endpoints (docs/benchmarks.md). What acts on a port found here
-// reads it again under the endpoint's lock.
+// 10 000 endpoints (docs/benchmarks.md). The cache lags the server by
+// moments only, and reconciliation acts on what looked so on every pass
+// for the grace period, surveying again under the endpoint's lock.
 func (c *Client) Ports(ctx context.Context) ([]*Port, error) {
 	rows, err := conn.Shallow[*nbdb.LogicalSwitchPort](ctx, c.Conn, nbdb.LogicalSwitchPortTable)
 	if err != nil {
