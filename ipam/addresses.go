@@ -159,11 +159,11 @@ func (m *Manager) ReleaseAddress(ctx context.Context, req *ipam.ReleaseAddressRe
 	if err != nil {
 		return usererr.Errorf(nil, notDocker, "%q is not an IP address", req.Address)
 	}
-	space, subnet, _ := ParsePoolID(req.PoolID)
+	space, _, _ := ParsePoolID(req.PoolID)
 	if !pool.Subnet.Contains(a) || (rec.Network != "" && a == rec.Gateway) || space == SwarmSpace {
 		// A shared pool's gateway is every host's: it goes with the pool.
 		// A swarm pool's claims are the manager's to release.
 		return nil
 	}
-	return m.db.Release(ctx, store.RowName(space, subnet), pool.Block(a), a)
+	return m.db.Release(ctx, rec.Name, pool.Block(a), a)
 }

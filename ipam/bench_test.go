@@ -57,7 +57,7 @@ func prefill(b *testing.B, srv *ovsdbtest.Server, p Pool, n int) {
 	row := store.RowName(LocalSpace, p.Subnet)
 	blocks := map[string][]string{}
 	for _, a := range spread(p, n) {
-		blocks[p.Block(a)] = append(blocks[p.Block(a)], `"`+a.String()+`"`)
+		blocks[p.Block(a)] = append(blocks[p.Block(a)], `"docker:ipam-claim:`+a.String()+`"=""`)
 	}
 	var args []string
 	flush := func() {
@@ -68,8 +68,7 @@ func prefill(b *testing.B, srv *ovsdbtest.Server, p Pool, n int) {
 	}
 	for blk, addrs := range blocks {
 		args = append(args, "--", "create", "Address_Set", "name="+row+"_"+blk,
-			"addresses=["+strings.Join(addrs, ",")+"]",
-			`external_ids={"docker:owner"="ovn-docker","docker:ipam-kind"=block,"docker:ipam-pool"=`+row+`}`)
+			`external_ids={"docker:owner"="ovn-docker","docker:ipam-kind"=block,"docker:ipam-pool"=`+row+","+strings.Join(addrs, ",")+`}`)
 		if len(args) > 60 {
 			flush()
 		}

@@ -102,10 +102,10 @@ func (f *fakeStore) ClaimGateway(ctx context.Context, pool, block string, a neti
 	return a, nil
 }
 
-func (f *fakeStore) Pool(_ context.Context, name string) (*store.Pool, error) {
+func (f *fakeStore) Find(_ context.Context, space string, subnet netip.Prefix) (*store.Pool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	p, ok := f.pools[name]
+	p, ok := f.pools[store.RowName(space, subnet)]
 	if !ok {
 		return nil, ovs.ErrNotFound
 	}

@@ -21,7 +21,7 @@ import (
 type Store interface {
 	Snapshot(ctx context.Context) (*store.Snapshot, error)
 	CreatePool(ctx context.Context, p store.Pool, generation string) error
-	Pool(ctx context.Context, name string) (*store.Pool, error)
+	Find(ctx context.Context, space string, subnet netip.Prefix) (*store.Pool, error)
 	DeletePool(ctx context.Context, name string) error
 	Used(ctx context.Context, pool, block string) []netip.Addr
 	Claim(ctx context.Context, pool, block string, a netip.Addr, cursor bool) error
@@ -178,7 +178,7 @@ func (m *Manager) loadPool(ctx context.Context, id string) (*store.Pool, Pool, e
 	if err != nil {
 		return nil, Pool{}, err
 	}
-	rec, err := m.db.Pool(ctx, store.RowName(rowSpace(space), subnet))
+	rec, err := m.db.Find(ctx, rowSpace(space), subnet)
 	if errors.Is(err, ovs.ErrNotFound) {
 		return nil, Pool{}, usererr.Wrap(ErrUnknownPool, err, "remove the network and create it again",
 			"pool %s is not known to the openvswitch IPAM driver", id)

@@ -31,11 +31,20 @@ func daemon(t testing.TB, srv *ovsdbtest.Server) ipamClient {
 	return ipamClient{t, NewManager(store.New(c), testConfig(newClock()))}
 }
 
-// claimed lists every address claimed in NB for a pool, as ovn-nbctl sees it.
+// claimed lists every address claimed in NB for a pool, as ovn-nbctl sees
+// it: keys of its blocks' external_ids, and none in their addresses.
 func claimed(t *testing.T, srv *ovsdbtest.Server, poolRow string) []string {
-	out := srv.Nbctl("--bare", "--columns=addresses", "find", "Address_Set",
-		`external_ids:"docker:ipam-pool"=`+poolRow, `external_ids:"docker:ipam-kind"=block`)
-	return strings.Fields(out)
+	where := []string{`external_ids:"docker:ipam-pool"=` + poolRow, `external_ids:"docker:ipam-kind"=block`}
+	if addrs := srv.Nbctl(append([]string{"--bare", "--columns=addresses", "find", "Address_Set"}, where...)...); addrs != "" {
+		t.Fatalf("claims in the addresses of pool %s's blocks, which the Southbound database copies: %s", poolRow, addrs)
+	}
+	var out []string
+	for _, kv := range strings.Fields(srv.Nbctl(append([]string{"--bare", "--columns=external_ids", "find", "Address_Set"}, where...)...)) {
+		if a, ok := strings.CutPrefix(kv, "docker:ipam-claim:"); ok {
+			out = append(out, strings.TrimSuffix(a, "="))
+		}
+	}
+	return out
 }
 
 func TestNBPoolsAndClaims(t *testing.T) {

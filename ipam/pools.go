@@ -217,7 +217,7 @@ func (m *Manager) ReleasePool(ctx context.Context, req *ipam.ReleasePoolRequest)
 	if err != nil || space == SwarmSpace {
 		return err // a node's view: the manager releases the pool
 	}
-	rec, err := m.db.Pool(ctx, store.RowName(space, subnet))
+	rec, err := m.db.Find(ctx, space, subnet)
 	if errors.Is(err, ovs.ErrNotFound) {
 		return nil
 	}

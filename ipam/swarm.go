@@ -38,7 +38,7 @@ const optSerial = "com.docker.network.ipam.serial"
 // new one. Called with createMu held.
 func (m *Manager) requestGlobal(ctx context.Context, r poolRequest, chassis string) (*ipam.RequestPoolResponse, error) {
 	if r.subnet.IsValid() {
-		have, err := m.db.Pool(ctx, store.RowName(GlobalSpace, r.subnet))
+		have, err := m.db.Find(ctx, GlobalSpace, r.subnet)
 		if err == nil {
 			if r.rng != have.Range {
 				return nil, usererr.Errorf(ErrOverlap, "choose another --subnet or remove the network that uses it",
@@ -59,7 +59,7 @@ func (m *Manager) nodeView(ctx context.Context, r poolRequest) (*ipam.RequestPoo
 	if !m.cfg.Swarm || r.space != LocalSpace || !r.subnet.IsValid() {
 		return nil, false, nil
 	}
-	have, err := m.db.Pool(ctx, store.RowName(GlobalSpace, r.subnet))
+	have, err := m.db.Find(ctx, GlobalSpace, r.subnet)
 	if errors.Is(err, ovs.ErrNotFound) {
 		return nil, false, nil
 	}

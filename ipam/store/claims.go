@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"github.com/ovn-kubernetes/libovsdb/model"
 	"github.com/ovn-kubernetes/libovsdb/ovsdb"
@@ -25,17 +27,67 @@ func (s *Store) Used(ctx context.Context, pool, block string) []netip.Addr {
 	if s.c.DB().Get(ctx, row) != nil {
 		return nil
 	}
-	return parseAddrs(row.Addresses)
+	return blockClaims(row, nil)
 }
 
-func parseAddrs(ss []string) []netip.Addr {
-	out := make([]netip.Addr, 0, len(ss))
-	for _, v := range ss {
+// claimPrefix starts the external_ids key of a claim; its value is always
+// claimValue, so that a guard can name the exact pair.
+const (
+	claimPrefix = "docker:ipam-claim:"
+	claimValue  = ""
+)
+
+func claimKey(a netip.Addr) string { return claimPrefix + a.String() }
+
+// legacy reports whether pool keeps its claims in its blocks' addresses.
+func legacy(pool string) bool { return !strings.HasPrefix(pool, poolPrefix+"_") }
+
+// blockClaims appends the block's claims to out, from either column: a
+// block holds only one kind, so it needs no word on which.
+func blockClaims(row *nbdb.AddressSet, out []netip.Addr) []netip.Addr {
+	for _, v := range row.Addresses {
 		if a, err := netip.ParseAddr(v); err == nil {
 			out = append(out, a)
 		}
 	}
+	for k := range row.ExternalIDs {
+		if v, ok := strings.CutPrefix(k, claimPrefix); ok {
+			if a, err := netip.ParseAddr(v); err == nil {
+				out = append(out, a)
+			}
+		}
+	}
 	return out
+}
+
+// claimedCond selects a block that holds a claim of a.
+func claimedCond(pool string, a netip.Addr) ovsdb.Condition {
+	if legacy(pool) {
+		return conn.SetIncludes("addresses", a.String())
+	}
+	return conn.Includes("external_ids", map[string]string{claimKey(a): claimValue})
+}
+
+// claimMutation inserts (or deletes) the claim of a in a block of pool.
+func claimMutation(as *nbdb.AddressSet, pool string, a netip.Addr, m ovsdb.Mutator) model.Mutation {
+	if legacy(pool) {
+		return model.Mutation{Field: &as.Addresses, Mutator: m, Value: []string{a.String()}}
+	}
+	if m == ovsdb.MutateOperationDelete {
+		return model.Mutation{Field: &as.ExternalIDs, Mutator: m, Value: []string{claimKey(a)}}
+	}
+	return model.Mutation{Field: &as.ExternalIDs, Mutator: m, Value: map[string]string{claimKey(a): claimValue}}
+}
+
+// newBlock is the row of pool's block that holds the one claim of a.
+func newBlock(pool, block string, a netip.Addr) *nbdb.AddressSet {
+	as := &nbdb.AddressSet{Name: blockRowName(pool, block), ExternalIDs: mark("block", map[string]string{poolKey: pool})}
+	if legacy(pool) {
+		as.Addresses = []string{a.String()}
+	} else {
+		as.ExternalIDs[claimKey(a)] = claimValue
+	}
+	return as
 }
 
 // Claim claims address a in the given block of pool; ovs.ErrTaken if it is
@@ -125,11 +177,9 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	tx.Add("block")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, row)))
 	claimGuard(tx, pool, how)
 	// Fails at once if the block already holds a.
-	tx.Add("free")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row,
-		conn.SetIncludes("addresses", a.String()))))
+	tx.Add("free")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row, claimedCond(pool, a))))
 	as := &nbdb.AddressSet{Name: row}
-	tx.Add("claim")(s.c.DB().Where(as).Mutate(as, model.Mutation{Field: &as.Addresses,
-		Mutator: ovsdb.MutateOperationInsert, Value: []string{a.String()}}))
+	tx.Add("claim")(s.c.DB().Where(as).Mutate(as, claimMutation(as, pool, a, ovsdb.MutateOperationInsert)))
 	s.claimEffects(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return false, err
@@ -159,8 +209,7 @@ func (s *Store) claimNewBlock(ctx context.Context, pool, block string, a netip.A
 	tx.Add("pool")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, pool)))
 	claimGuard(tx, pool, how)
 	tx.Add("absent")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row)))
-	tx.Add("create")(s.c.DB().Create(&nbdb.AddressSet{Name: row, Addresses: []string{a.String()},
-		ExternalIDs: mark("block", map[string]string{poolKey: pool})}))
+	tx.Add("create")(s.c.DB().Create(newBlock(pool, block, a)))
 	s.claimEffects(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return err
@@ -185,8 +234,7 @@ func (s *Store) Release(ctx context.Context, pool, block string, a netip.Addr) e
 		return err
 	}
 	as := &nbdb.AddressSet{Name: blockRowName(pool, block)}
-	ops, err := s.c.DB().Where(as).Mutate(as, model.Mutation{Field: &as.Addresses,
-		Mutator: ovsdb.MutateOperationDelete, Value: []string{a.String()}})
+	ops, err := s.c.DB().Where(as).Mutate(as, claimMutation(as, pool, a, ovsdb.MutateOperationDelete))
 	if err != nil {
 		return err
 	}
@@ -206,7 +254,10 @@ func (s *Store) Claimed(ctx context.Context) (map[string][]netip.Addr, error) {
 	out := map[string][]netip.Addr{}
 	for _, r := range rows {
 		pool := r.ExternalIDs[poolKey]
-		out[pool] = append(out[pool], parseAddrs(r.Addresses)...)
+		out[pool] = blockClaims(r, out[pool])
+	}
+	for _, addrs := range out {
+		slices.SortFunc(addrs, netip.Addr.Compare)
 	}
 	return out, nil
 }

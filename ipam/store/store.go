@@ -8,13 +8,24 @@
 //     subnet, range, allocation cursor and creating chassis in external_ids
 //     and no addresses;
 //   - one row per block of 256 addresses of a pool, created on first use,
-//     whose addresses are the claimed ones. A claim is a "wait" that fails
-//     if the block already holds the address, then an insert: atomic across
-//     daemons, and it touches one small row whatever the pool's size.
+//     whose external_ids hold a key docker:ipam-claim:<address> per claimed
+//     address. A claim is a "wait" that fails if the block already holds
+//     the key, then an insert: atomic across daemons, and it touches one
+//     small row whatever the pool's size.
+//
+// Claims are keys of external_ids, not the rows' addresses, because
+// ovn-northd copies every Address_Set's addresses to the Southbound
+// database and every ovn-controller of the deployment processes each
+// change; external_ids stay in NB. Pools made before that (legacy, named
+// by legacyRowName) keep their claims in addresses for as long as they
+// live: daemons of before that change may share them, and those only look
+// there. They cannot use a pool of the new name, which makes them fail
+// with an unknown pool rather than hand out an address twice.
 package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -38,6 +49,9 @@ const (
 	lastKey   = "docker:ipam-last"
 	genKey    = "docker:ipam-generation"
 	genRow    = "ovn_docker_ipam"
+	// poolPrefix starts the names of pools whose claims are in their
+	// blocks' external_ids (see the package comment).
+	poolPrefix = "ovn_docker_pool"
 )
 
 // Store is IPAM's storage in NB.
@@ -67,10 +81,18 @@ type Pool struct {
 	Gateway netip.Addr
 }
 
-// RowName names a pool's row; space must be [a-z]+.
-func RowName(space string, subnet netip.Prefix) string {
+// RowName names a new pool's row; space must be [a-z]+.
+func RowName(space string, subnet netip.Prefix) string { return rowName(poolPrefix, space, subnet) }
+
+// legacyRowName names the row of a pool made before claims moved to
+// external_ids.
+func legacyRowName(space string, subnet netip.Prefix) string {
+	return rowName(genRow, space, subnet)
+}
+
+func rowName(prefix, space string, subnet netip.Prefix) string {
 	b := subnet.Masked().Addr().AsSlice()
-	return fmt.Sprintf("%s_%s_%x_%d", genRow, space, b, subnet.Bits())
+	return fmt.Sprintf("%s_%s_%x_%d", prefix, space, b, subnet.Bits())
 }
 
 func blockRowName(pool, block string) string { return pool + "_" + block }
@@ -220,15 +242,41 @@ func (s *Store) CreatePool(ctx context.Context, p Pool, generation string) error
 	return s.c.Failed(err, "create IPAM pool "+p.Name)
 }
 
+// Find returns the pool of space and subnet, under its name or its legacy
+// name (ovs.ErrNotFound if neither). The cache is asked for both before
+// the server is, so that a legacy pool costs no round trip more.
+func (s *Store) Find(ctx context.Context, space string, subnet netip.Prefix) (*Pool, error) {
+	names := []string{RowName(space, subnet), legacyRowName(space, subnet)}
+	if s.c.Ready() {
+		for _, name := range names {
+			row := &nbdb.AddressSet{Name: name}
+			if s.c.DB().Get(ctx, row) == nil {
+				return s.poolOf(row)
+			}
+		}
+	}
+	for _, name := range names {
+		p, err := s.Pool(ctx, name)
+		if !errors.Is(err, ovs.ErrNotFound) {
+			return p, err
+		}
+	}
+	return nil, s.c.NotFound("IPAM pool " + names[0])
+}
+
 // Pool returns the stored pool named name (ovs.ErrNotFound if none).
 func (s *Store) Pool(ctx context.Context, name string) (*Pool, error) {
 	row, err := conn.Get(ctx, s.c.Conn, &nbdb.AddressSet{Name: name}, "IPAM pool "+name, conn.NameIs(name))
 	if err != nil {
 		return nil, err
 	}
+	return s.poolOf(row)
+}
+
+func (s *Store) poolOf(row *nbdb.AddressSet) (*Pool, error) {
 	p, ok := poolFromRow(row)
 	if !ok || row.ExternalIDs[kindKey] != "pool" {
-		return nil, s.c.NotFound("IPAM pool " + name)
+		return nil, s.c.NotFound("IPAM pool " + row.Name)
 	}
 	return &p, nil
 }

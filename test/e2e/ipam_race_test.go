@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 
@@ -54,7 +53,7 @@ func TestTwoDaemonsOneNB(t *testing.T) {
 	if len(got) != 2*each {
 		t.Fatalf("%d distinct addresses for %d requests", len(got), 2*each)
 	}
-	claims := strings.Fields(srv.Nbctl("--bare", "--columns=addresses", "find", "Address_Set", `external_ids:"docker:ipam-kind"=block`))
+	claims := claimKeys(srv.Nbctl("--bare", "--columns=external_ids", "find", "Address_Set", `external_ids:"docker:ipam-kind"=block`))
 	if len(claims) != 2*each {
 		t.Fatalf("NB holds %d claims, want %d", len(claims), 2*each)
 	}

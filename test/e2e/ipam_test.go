@@ -23,8 +23,25 @@ func poolClaims(t *testing.T, subnet string) []string {
 	if len(rows) != 1 {
 		t.Fatalf("%d pool rows for %s in NB", len(rows), subnet)
 	}
-	return strings.Fields(nbctl(t, "--bare", "--columns=addresses", "find", "Address_Set",
-		`external_ids:"docker:ipam-pool"=`+rows[0], `external_ids:"docker:ipam-kind"=block`))
+	blocks := []string{"find", "Address_Set", `external_ids:"docker:ipam-pool"=` + rows[0], `external_ids:"docker:ipam-kind"=block`}
+	// Claims stay out of the addresses column, which northd copies to
+	// every chassis.
+	if addrs := nbctl(t, append([]string{"--bare", "--columns=addresses"}, blocks...)...); addrs != "" {
+		t.Fatalf("claims of pool %s in its blocks' addresses: %s", subnet, addrs)
+	}
+	return claimKeys(nbctl(t, append([]string{"--bare", "--columns=external_ids"}, blocks...)...))
+}
+
+// claimKeys: the addresses claimed in external_ids as ovn-nbctl --bare
+// prints them (docker:ipam-claim:ADDR= among the other keys).
+func claimKeys(bare string) []string {
+	var out []string
+	for _, kv := range strings.Fields(bare) {
+		if a, ok := strings.CutPrefix(kv, "docker:ipam-claim:"); ok {
+			out = append(out, strings.TrimSuffix(a, "="))
+		}
+	}
+	return out
 }
 
 func TestIPAMUniqueAddressesAndStaticIP(t *testing.T) {

@@ -194,7 +194,7 @@ func taskRows(id, prefix string, n int) error {
 	if got := len(strings.Fields(ports)); got != n+1 {
 		return fmt.Errorf("%d ports on the switch, want %d tasks and the client", got, n)
 	}
-	claims, err := nbctlErr("--bare", "--columns=addresses", "find", "Address_Set", `external_ids:"docker:ipam-kind"=block`)
+	claims, err := nbctlErr("--bare", "--columns=external_ids", "find", "Address_Set", `external_ids:"docker:ipam-kind"=block`)
 	if err != nil {
 		return err
 	}
