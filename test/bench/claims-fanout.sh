@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What one IPAM address claim costs on the chassis that did not make it
-# (issue 16, "fan-out to chassis"). Claims live in NB Address_Set rows;
-# ovn-northd copies every NB Address_Set to the SB, and every
-# ovn-controller follows SB Address_Set. On the 3-host bed
+# (issue 16, "fan-out to chassis"). Claims live in NB Address_Set rows,
+# as keys of external_ids since issue 16 (pools made before keep them in
+# addresses, which ovn-northd copies to the SB, where every ovn-controller
+# follows every Address_Set). On the 3-host bed
 # (test/env/hosts.sh) this makes N claims the way Docker makes them:
 # RequestPool once, then N RequestAddress POSTs on host1's plugin socket
 # (test/bench/fanout.go), releases them (N ReleaseAddress), and for scale
@@ -21,9 +22,9 @@
 #     (inc-engine/show-stats, differenced).
 # ALT=1 adds, for comparison, N claims and releases made straight in NB
 # (fanout.go nbset/nbunset: the driver's transaction shape, in unmarked
-# rows of 256), once in Address_Set.addresses, as the driver keeps them,
-# and once as keys of Address_Set.external_ids, which northd does not copy
-# to the Southbound database.
+# rows of 256), once in Address_Set.addresses, as legacy pools keep them,
+# and once as keys of Address_Set.external_ids, as the driver keeps them
+# now, which northd does not copy to the Southbound database.
 # Calls follow each other at once, so ovn-northd may batch several into
 # one SB transaction; PACE=20ms spaces them out as containers started one
 # after another would, so that each reaches the chassis on its own.

@@ -36,7 +36,7 @@
 //	    in the NB database at SOCKET, one transaction each, shaped as the
 //	    driver's (a wait that fails if the address is claimed, then a
 //	    mutation), in rows PREFIX_0, PREFIX_1, … of 256 addresses, made
-//	    on first use; COLUMN "addresses" keeps them as the driver does,
+//	    on first use; COLUMN "addresses" keeps them as legacy pools do,
 //	    "external_ids" as keys of that map (value ""), which northd does
 //	    not copy to the Southbound database. nbdrop deletes the rows.
 //
