@@ -165,13 +165,14 @@ func runServer(ctx context.Context, cfg serveConfig, log *logrus.Logger) error {
 	log.WithField("socket", cfg.Socket).Info("listening")
 	notify(log, daemon.SdNotifyReady)
 	servePprof(ctx, cfg.Pprof, log)
+	restoreGC := startupGC(os.LookupEnv)
 
 	h, err := wire(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer h.closeAll()
-	rec := &reconciler{d: h.d, im: h.im, timeout: cfg.OVNTimeout, log: log, nested: cfg.Nested != nil}
+	rec := &reconciler{d: h.d, im: h.im, timeout: cfg.OVNTimeout, log: log, nested: cfg.Nested != nil, started: restoreGC}
 	if cfg.Docker != "" {
 		dc, err := dockerapi.New(cfg.Docker)
 		if err != nil {

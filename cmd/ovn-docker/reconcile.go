@@ -32,8 +32,9 @@ type reconciler struct {
 	log     logrus.FieldLogger
 	nested  bool // in a VM: endpoints are reconciled against Docker's
 
-	dockerOK *bool // what the last pass found of Docker's API; nil before the first
-	passed   bool  // a pass has completed
+	dockerOK *bool  // what the last pass found of Docker's API; nil before the first
+	passed   bool   // a pass has completed
+	started  func() // called once the first pass has completed (startupGC's restore)
 }
 
 func (r *reconciler) loop(ctx context.Context, every time.Duration) {
@@ -84,6 +85,9 @@ func (r *reconciler) once(parent context.Context) {
 		// owned row are the largest things the daemon ever reads: hand
 		// the memory they took back to the system now rather than over
 		// minutes (docs/benchmarks.md, 10 000 endpoints).
+		if r.started != nil {
+			r.started()
+		}
 		debug.FreeOSMemory()
 		r.passed = true
 	}
