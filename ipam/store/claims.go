@@ -180,6 +180,9 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 	tx.Add("free")(conn.Guard(conn.Named(nbdb.AddressSetTable, false, row, claimedCond(pool, a))))
 	as := &nbdb.AddressSet{Name: row}
 	tx.Add("claim")(s.c.DB().Where(as).Mutate(as, claimMutation(as, pool, a, ovsdb.MutateOperationInsert)))
+	// An insert leaves a key already there alone: if someone set the key
+	// to another value, "free" passed but the claim is not ours.
+	tx.Add("held")(conn.Guard(conn.Named(nbdb.AddressSetTable, true, row, claimedCond(pool, a))))
 	s.claimEffects(tx, pool, a, how)
 	if err := tx.Err(); err != nil {
 		return false, err
@@ -192,7 +195,7 @@ func (s *Store) claimInBlock(ctx context.Context, pool, block string, a netip.Ad
 		return false, nil
 	case tx.FailedIn(err, "unset"):
 		return false, ovs.ErrStale
-	case tx.FailedIn(err, "free"):
+	case tx.FailedIn(err, "free"), tx.FailedIn(err, "held"):
 		return false, usererr.Errorf(ovs.ErrTaken, "choose another address", "address %s is already claimed in IPAM pool %s", a, pool)
 	case err != nil:
 		return false, s.c.Failed(err, "claim address "+a.String()+" in IPAM pool "+pool)

@@ -1,11 +1,13 @@
 package store_test
 
 import (
+	"errors"
 	"net/netip"
 	"slices"
 	"testing"
 
 	"github.com/ovn-docker/ovn-docker/ipam/store"
+	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
 // The first claim of a block creates it; what the claim also records (the
@@ -45,5 +47,26 @@ func TestFirstClaimOfABlockRecordsItsSideEffects(t *testing.T) {
 	}
 	if c := claimed[pool.Name]; !slices.Contains(c, gw) || !slices.Contains(c, next) {
 		t.Errorf("claimed %v, want %v and %v", c, gw, next)
+	}
+}
+
+// A claim's key set to another value by hand (or another tool) is not
+// free: the insert would leave it alone, so the claim must fail, not pass.
+func TestClaimKeyWithAnotherValueIsTaken(t *testing.T) {
+	s := startServer(t)
+	db := store.New(s.nb(t))
+	ctx := testCtx(t)
+	subnet := netip.MustParsePrefix("10.9.0.0/24")
+	pool := store.Pool{Name: store.RowName("ovnlocal", subnet), Space: "ovnlocal", Subnet: subnet}
+	if err := db.CreatePool(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Claim(ctx, pool.Name, "0", netip.MustParseAddr("10.9.0.2"), false); err != nil {
+		t.Fatal(err)
+	}
+	s.nbctl("set", "Address_Set", pool.Name+"_0", `external_ids:"docker:ipam-claim:10.9.0.3"=someone`)
+	err := db.Claim(ctx, pool.Name, "0", netip.MustParseAddr("10.9.0.3"), false)
+	if !errors.Is(err, ovs.ErrTaken) {
+		t.Fatalf("claim over a key holding another value: %v, want ovs.ErrTaken", err)
 	}
 }
