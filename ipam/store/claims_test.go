@@ -53,14 +53,7 @@ func TestFirstClaimOfABlockRecordsItsSideEffects(t *testing.T) {
 // A claim's key set to another value by hand (or another tool) is not
 // free: the insert would leave it alone, so the claim must fail, not pass.
 func TestClaimKeyWithAnotherValueIsTaken(t *testing.T) {
-	s := startServer(t)
-	db := store.New(s.nb(t))
-	ctx := testCtx(t)
-	subnet := netip.MustParsePrefix("10.9.0.0/24")
-	pool := store.Pool{Name: store.RowName("ovnlocal", subnet), Space: "ovnlocal", Subnet: subnet}
-	if err := db.CreatePool(ctx, pool, ""); err != nil {
-		t.Fatal(err)
-	}
+	s, db, ctx, pool := withPool(t, "10.9.0.0/24")
 	if err := db.Claim(ctx, pool.Name, "0", netip.MustParseAddr("10.9.0.2"), false); err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/ovn-docker/ovn-docker/internal/usererr/usererrtest"
-	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs"
 )
 
@@ -15,14 +14,7 @@ import (
 // driver and the IPAM driver pass them to Docker unchanged.
 
 func TestIPAMStoreErrorsReadOnce(t *testing.T) {
-	s := startServer(t)
-	db := store.New(s.nb(t))
-	ctx := testCtx(t)
-	subnet := netip.MustParsePrefix("10.9.0.0/24")
-	pool := store.Pool{Name: store.RowName("ovnlocal", subnet), Space: "ovnlocal", Subnet: subnet}
-	if err := db.CreatePool(ctx, pool, ""); err != nil {
-		t.Fatal(err)
-	}
+	_, db, ctx, pool := withPool(t, "10.9.0.0/24")
 	t.Run("pool name taken", func(t *testing.T) {
 		snap, err := db.Snapshot(ctx)
 		if err != nil {

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"net/netip"
 	"os"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/sirupsen/logrus"
 
 	"github.com/ovn-docker/ovn-docker/internal/ovsdbtest"
+	"github.com/ovn-docker/ovn-docker/ipam/store"
 	"github.com/ovn-docker/ovn-docker/ovs/conn"
 	"github.com/ovn-docker/ovn-docker/ovs/local"
 	"github.com/ovn-docker/ovn-docker/ovs/nb"
@@ -59,4 +61,18 @@ func testCtx(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// withPool starts a server and stores an ovnlocal pool of subnet in it.
+func withPool(t testing.TB, subnet string) (*testServer, *store.Store, context.Context, store.Pool) {
+	t.Helper()
+	s := startServer(t)
+	db := store.New(s.nb(t))
+	ctx := testCtx(t)
+	pfx := netip.MustParsePrefix(subnet)
+	pool := store.Pool{Name: store.RowName("ovnlocal", pfx), Space: "ovnlocal", Subnet: pfx}
+	if err := db.CreatePool(ctx, pool, ""); err != nil {
+		t.Fatal(err)
+	}
+	return s, db, ctx, pool
 }
