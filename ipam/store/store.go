@@ -10,8 +10,9 @@
 //   - one row per block of 256 addresses of a pool, created on first use,
 //     whose external_ids hold a key docker:ipam-claim:<address> per claimed
 //     address. A claim is a "wait" that fails if the block already holds
-//     the key, then an insert: atomic across daemons, and it touches one
-//     small row whatever the pool's size.
+//     the key, the insert, and a "wait" that the key is now ours: atomic
+//     across daemons, and it touches one row of at most 256 keys whatever
+//     the pool's size.
 //
 // Claims are keys of external_ids, not the rows' addresses, because
 // ovn-northd copies every Address_Set's addresses to the Southbound
@@ -19,8 +20,9 @@
 // change; external_ids stay in NB. Pools made before that (legacy, named
 // by legacyRowName) keep their claims in addresses for as long as they
 // live: daemons of before that change may share them, and those only look
-// there. They cannot use a pool of the new name, which makes them fail
-// with an unknown pool rather than hand out an address twice.
+// there. They never claim in a pool of the new name, as they look pools up
+// by the old one: they fail (docs/design.md says how) rather than hand out
+// an address twice.
 package store
 
 import (
